@@ -1,0 +1,6 @@
+"""The ``tscript`` command."""
+
+
+def main() -> int:
+    """Entry point."""
+    return 0
