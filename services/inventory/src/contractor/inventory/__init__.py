@@ -1,0 +1,1 @@
+"""Contractor inventory service: the source of truth."""
