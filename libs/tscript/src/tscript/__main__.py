@@ -1,0 +1,5 @@
+"""``python -m tscript``."""
+
+from tscript.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""The TScript lexer (tscript.md §2): source bytes or text to a list of tokens.
+
+Token kinds: ``NAME`` (a non-reserved word), ``QNAME`` (``module.name``), each reserved word
+as itself (``if``, ``not``, ``true``, …), ``INT``, ``FLOAT``, ``TIME``, ``STR``, ``JUMP``
+(``:label``), each operator or bracket as itself (``==``, ``(``, …), a lone ``:``,
+``NEWLINE`` and ``EOF``. A lexical error does not raise at once: it becomes a final ``ERROR``
+token, so that the parser reports any earlier syntax error first (tscript.md §3.1).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from tscript.errors import ParseError
+from tscript.values import Duration
+
+RESERVED: Final = frozenset(
+    "and begin break continue do elif else end exists false False goto if none None not Not"
+    " or pass then true True while".split()
+)
+"""Words that cannot name a variable, function or module (tscript.md §2.2)."""
+
+_KEYWORD_VALUES: Final[dict[str, Any]] = {
+    "true": True,
+    "True": True,
+    "false": False,
+    "False": False,
+    "none": None,
+    "None": None,
+}
+_CLOSING: Final = {"(": ")", "[": "]", "{": "}"}
+_TIME_UNITS: Final = (1, 60, 3600, 86400)
+_MAX_INT_DIGITS: Final = 4299
+_BOM: Final = b"\xef\xbb\xbf"
+_WORD: Final = "[A-Za-z][A-Za-z0-9_]*"
+_RESERVED_ALT: Final = "|".join(sorted(RESERVED, key=len, reverse=True))
+
+_MASTER: Final = re.compile(
+    rf"""
+    (?P<sp>[ \t]+)
+  | (?P<nl>\r\n?|\n)
+  | (?P<com>\#[^\r\n]*)
+  | (?P<qname>(?!(?:{_RESERVED_ALT})\.){_WORD}\.{_WORD})
+  | (?P<word>{_WORD})
+  | (?P<num>[0-9]+(?:(?::[0-9]+)+|\.[0-9]+)?)
+  | (?P<str>"[^"]*"|'[^']*')
+  | (?P<op>==|!=|<=|>=|[-+*/%^&|.<>=,])
+  | (?P<open>[(\[{{])
+  | (?P<close>[)\]}}])
+  | (?P<jump>:{_WORD})
+  | (?P<colon>:)
+  | (?P<bad>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_LINE_END: Final = re.compile(r"\r\n?|\n")
+_LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+class Token:
+    """One token: its kind, source text, position, and literal value.
+
+    ``adj`` is true when the token starts right where the previous token ended (no whitespace,
+    comment or line end between them); the parser uses it for the adjacency rules of §2.4.
+    For ``EOF``, ``value`` is the innermost bracket left open (or None); for ``ERROR``,
+    ``text`` is the message.
+    """
+
+    __slots__ = ("adj", "column", "kind", "line", "text", "value")
+
+    def __init__(self, kind: str, text: str, line: int, column: int, adj: bool) -> None:
+        self.kind = kind
+        self.text = text
+        self.line = line
+        self.column = column
+        self.adj = adj
+        self.value: Any = None
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.text!r}, {self.line}:{self.column})"
+
+
+def decode_source(source: str | bytes) -> str:
+    """Return the script text of ``source`` without a leading byte-order mark.
+
+    Args:
+        source: The script, as text or as UTF-8 bytes.
+
+    Returns:
+        The text, with no newline translation.
+
+    Raises:
+        ParseError: ``source`` is bytes that are not valid UTF-8; the position is the
+            line and column of the first bad byte.
+    """
+    if isinstance(source, str):
+        return source[1:] if source.startswith("\ufeff") else source
+    data = source[3:] if source.startswith(_BOM) else source
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = data[: exc.start].decode("utf-8")
+        ends = list(_LINE_END.finditer(prefix))
+        line_start = ends[-1].end() if ends else 0
+        raise ParseError("invalid UTF-8", len(ends) + 1, len(prefix) - line_start + 1) from None
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens.
+
+    Line ends inside brackets are dropped and consecutive line ends give one ``NEWLINE``
+    token (at the first terminator); leading line ends give none. The list ends with an
+    ``EOF`` or an ``ERROR`` token.
+
+    Args:
+        text: The script text (see :func:`decode_source`).
+
+    Returns:
+        The tokens.
+    """
+    toks: list[Token] = []
+    append = toks.append
+    opens: list[Token] = []
+    line = 1
+    line_start = 0
+    prev_end = -1
+    for m in _MASTER.finditer(text):
+        kind = m.lastgroup
+        start = m.start()
+        if kind == "sp" or kind == "com":
+            continue
+        if kind == "nl":
+            if not opens and toks and toks[-1].kind != "NEWLINE":
+                append(Token("NEWLINE", "line end", line, start - line_start + 1, False))
+            line += 1
+            line_start = m.end()
+            continue
+        src = m.group()
+        tok = Token(src, src, line, start - line_start + 1, start == prev_end)
+        prev_end = m.end()
+        if kind == "word":
+            if src in RESERVED:
+                tok.value = _KEYWORD_VALUES.get(src)
+            else:
+                tok.kind = "NAME"
+        elif kind == "num":
+            error = _number(tok)
+            if error is None and prev_end < len(text) and text[prev_end] in _LETTERS:
+                append(tok)
+                error = Token("ERROR", "", line, prev_end - line_start + 1, True)
+                error.text = "a number must not be directly followed by a word"
+            if error is not None:
+                append(error)
+                return toks
+        elif kind == "str":
+            tok.kind = "STR"
+            tok.value = src[1:-1]
+            if "\n" in src or "\r" in src:
+                ends = list(_LINE_END.finditer(src))
+                line += len(ends)
+                line_start = start + ends[-1].end()
+        elif kind == "open":
+            opens.append(tok)
+        elif kind == "close":
+            if not opens or _CLOSING[opens[-1].kind] != src:
+                append(_error(tok, f"unexpected '{src}'"))
+                return toks
+            opens.pop()
+        elif kind == "qname":
+            tok.kind = "QNAME"
+        elif kind == "jump":
+            tok.kind = "JUMP"
+        elif kind == "bad":
+            append(_error(tok, _bad_char_message(src)))
+            return toks
+        append(tok)
+    eof = Token("EOF", "end of input", line, len(text) - line_start + 1, False)
+    eof.value = opens[-1] if opens else None
+    append(eof)
+    return toks
+
+
+def _error(tok: Token, message: str) -> Token:
+    tok.kind = "ERROR"
+    tok.text = message
+    return tok
+
+
+def _number(tok: Token) -> Token | None:
+    """Fill in a numeral's kind and value; return an ERROR token if it is invalid."""
+    src = tok.text
+    if ":" in src:
+        fields = src.split(":")
+        if len(fields) > 4 or any(len(field) > 2 for field in fields):
+            return _error(tok, f"invalid time literal '{src}'")
+        seconds = sum(int(f) * unit for f, unit in zip(reversed(fields), _TIME_UNITS))
+        tok.kind = "TIME"
+        tok.value = Duration(seconds)
+    elif "." in src:
+        tok.kind = "FLOAT"
+        tok.value = float(src)
+        if tok.value == float("inf"):
+            return _error(tok, f"number too large '{src}'")
+    else:
+        digits = src.lstrip("0") or "0"
+        if len(digits) > _MAX_INT_DIGITS:
+            return _error(tok, "integer literal too long")
+        tok.kind = "INT"
+        tok.value = int(digits)
+    return None
+
+
+def _bad_char_message(char: str) -> str:
+    if char in "\"'":
+        return "unterminated string"
+    if char == "!":
+        return "unexpected '!' (use 'not' or '!=')"
+    if not char.isascii():
+        return f"character {char!r} (U+{ord(char):04X}) is only allowed in strings and comments"
+    if not char.isprintable():
+        return f"invalid character U+{ord(char):04X}"
+    return f"unexpected character '{char}'"
