@@ -23,8 +23,10 @@ def _plugin_frame(m: Interpreter) -> Frame | None:
 
 
 def pending_request(m: Interpreter) -> dict[str, Any] | None:
-    """The remote request the job waits for: ``request_id, module, function, parameters,
-    dispatched`` — or None."""
+    """The remote request the job waits for, or None.
+
+    Keys: ``request_id``, ``module``, ``function``, ``parameters``, ``dispatched``.
+    """
     frame = _plugin_frame(m)
     if frame is None or frame.extra is None or frame.extra.get("st") != "req":
         return None
@@ -111,7 +113,8 @@ def resume(m: Interpreter) -> None:
     stop = m.stop or {}
     if stop.get("cause") == "max_time":
         frame = m.frames[stop["frame"]]
-        frame.extra["deadline"] = m.now() + round(frame.node.max_time * 1_000_000)  # type: ignore[index]
+        assert frame.extra is not None  # a block frame always records its timing
+        frame.extra["deadline"] = m.now() + round(frame.node.max_time * 1_000_000)
     m.status = RUNNING
     m.stop = None
 

@@ -13,13 +13,10 @@ from typing import Any
 from tscript.codec import CodecError, from_json, to_json
 from tscript.context import Context, RealContext, VirtualContext, from_micros, to_micros
 from tscript.errors import ParseError
+from tscript.lexer import RESERVED
 from tscript.machine import DEFAULT_STEP_LIMIT, Interpreter
 from tscript.program import compile_program
 
-RESERVED = frozenset(
-    "and begin break continue do elif else end exists false False goto if none None not Not "
-    "or pass then true True while".split()
-)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SLICE = 100_000
 

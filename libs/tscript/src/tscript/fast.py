@@ -56,7 +56,7 @@ class FastCode:
             if isinstance(node, syntax.Stmt) and self.pure(node):
                 self.stmts[node.nid] = self._stmt(node)
                 if node.__class__ is syntax.While:
-                    self.loops[node.nid] = self._loop(node)  # type: ignore[arg-type]
+                    self.loops[node.nid] = self._loop(node)
 
     # --- analysis ------------------------------------------------------------------------
 

@@ -264,7 +264,7 @@ def _call(node: syntax.Call) -> tuple[ExprFn, int]:
 def _exists(node: syntax.Exists) -> tuple[ExprFn, int]:
     target = node.target
     if target.__class__ is syntax.Index:
-        base, indexes, brackets = target.base, target.indexes, target.brackets  # type: ignore[attr-defined]
+        base, indexes, brackets = target.base, target.indexes, target.brackets
     else:
         base, indexes, brackets = target, [], []
 
@@ -297,9 +297,9 @@ def exists_is_simple(node: syntax.Exists) -> bool:
     leaves = (syntax.Name, syntax.QName)
     if target.__class__ in leaves:
         return True
-    if target.__class__ is not syntax.Index or target.base.__class__ not in leaves:  # type: ignore[attr-defined]
+    if target.__class__ is not syntax.Index or target.base.__class__ not in leaves:
         return False
-    return all(i.__class__ in (syntax.Name, syntax.Const) for i in target.indexes)  # type: ignore[attr-defined]
+    return all(i.__class__ in (syntax.Name, syntax.Const) for i in target.indexes)
 
 
 def _array(node: syntax.ArrayLit) -> tuple[ExprFn, int]:

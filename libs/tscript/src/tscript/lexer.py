@@ -16,8 +16,31 @@ from tscript.errors import ParseError
 from tscript.values import Duration
 
 RESERVED: Final = frozenset(
-    "and begin break continue do elif else end exists false False goto if none None not Not"
-    " or pass then true True while".split()
+    [
+        "and",
+        "begin",
+        "break",
+        "continue",
+        "do",
+        "elif",
+        "else",
+        "end",
+        "exists",
+        "false",
+        "False",
+        "goto",
+        "if",
+        "none",
+        "None",
+        "not",
+        "Not",
+        "or",
+        "pass",
+        "then",
+        "true",
+        "True",
+        "while",
+    ]
 )
 """Words that cannot name a variable, function or module (tscript.md §2.2)."""
 
@@ -37,21 +60,20 @@ _WORD: Final = "[A-Za-z][A-Za-z0-9_]*"
 _RESERVED_ALT: Final = "|".join(sorted(RESERVED, key=len, reverse=True))
 
 _MASTER: Final = re.compile(
-    rf"""
-    (?P<sp>[ \t]+)
-  | (?P<nl>\r\n?|\n)
-  | (?P<com>\#[^\r\n]*)
-  | (?P<qname>(?!(?:{_RESERVED_ALT})\.){_WORD}\.{_WORD})
-  | (?P<word>{_WORD})
-  | (?P<num>[0-9]+(?:(?::[0-9]+)+|\.[0-9]+)?)
-  | (?P<str>"[^"]*"|'[^']*')
+    rf"""[ \t]*(?:
+    (?P<word>{_WORD}(?:\.{_WORD})?)
   | (?P<op>==|!=|<=|>=|[-+*/%^&|.<>=,])
+  | (?P<num>[0-9]+(?:(?::[0-9]+)+|\.[0-9]+)?)
+  | (?P<nl>\r\n?|\n)
+  | (?P<str>"[^"]*"|'[^']*')
   | (?P<open>[(\[{{])
   | (?P<close>[)\]}}])
+  | (?P<com>\#[^\r\n]*)
   | (?P<jump>:{_WORD})
   | (?P<colon>:)
+  | (?P<end>\Z)
   | (?P<bad>.)
-    """,
+    )""",
     re.VERBOSE | re.DOTALL,
 )
 _LINE_END: Final = re.compile(r"\r\n?|\n")
@@ -119,66 +141,106 @@ def tokenize(text: str) -> list[Token]:
     Returns:
         The tokens.
     """
-    toks: list[Token] = []
-    append = toks.append
-    opens: list[Token] = []
-    line = 1
-    line_start = 0
-    prev_end = -1
-    for m in _MASTER.finditer(text):
-        kind = m.lastgroup
-        start = m.start()
-        if kind == "sp" or kind == "com":
-            continue
-        if kind == "nl":
-            if not opens and toks and toks[-1].kind != "NEWLINE":
-                append(Token("NEWLINE", "line end", line, start - line_start + 1, False))
-            line += 1
-            line_start = m.end()
-            continue
-        src = m.group()
-        tok = Token(src, src, line, start - line_start + 1, start == prev_end)
-        prev_end = m.end()
-        if kind == "word":
-            if src in RESERVED:
-                tok.value = _KEYWORD_VALUES.get(src)
-            else:
-                tok.kind = "NAME"
-        elif kind == "num":
-            error = _number(tok)
-            if error is None and prev_end < len(text) and text[prev_end] in _LETTERS:
+    scanner = _Scanner(text)
+    pos = 0
+    while pos >= 0:
+        pos = scanner.scan(pos)
+    return scanner.toks
+
+
+class _Scanner:
+    """The lexer's state between runs of :meth:`scan`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks: list[Token] = []
+        self.opens: list[Token] = []  # the open brackets, innermost last
+        self.line = 1
+        self.line_start = 0  # offset of the first character of the current line
+        self.prev_end = -1  # offset just after the previous token
+
+    def scan(self, pos: int) -> int:
+        """Append the tokens from offset ``pos`` on.
+
+        Returns:
+            -1 when done (after ``EOF`` or ``ERROR``), else the offset to continue from (after
+            a reserved word that was followed by ``.`` and a word).
+        """
+        text = self.text
+        toks = self.toks
+        append = toks.append
+        opens = self.opens
+        line = self.line
+        line_start = self.line_start
+        prev_end = self.prev_end
+        for m in _MASTER.finditer(text, pos):
+            kind = m.lastgroup
+            if kind == "nl":
+                if not opens and toks and toks[-1].kind != "NEWLINE":
+                    col = m.start(kind) - line_start + 1
+                    append(Token("NEWLINE", "line end", line, col, False))
+                line += 1
+                line_start = m.end()
+                continue
+            if kind == "com":
+                continue
+            src = m[kind]
+            end = m.end()
+            start = end - len(src)
+            tok = Token(src, src, line, start - line_start + 1, start == prev_end)
+            prev_end = end
+            if kind == "word":
+                if src in RESERVED:
+                    tok.value = _KEYWORD_VALUES.get(src)
+                elif "." in src:
+                    first = src[: src.index(".")]
+                    if first not in RESERVED:
+                        tok.kind = "QNAME"
+                    else:  # a reserved word, then ``.`` and a word: rescan from the dot
+                        tok.kind = tok.text = first
+                        tok.value = _KEYWORD_VALUES.get(first)
+                        append(tok)
+                        self.line, self.line_start = line, line_start
+                        self.prev_end = start + len(first)
+                        return self.prev_end
+                else:
+                    tok.kind = "NAME"
+            elif kind == "op" or kind == "open" or kind == "colon":
+                if kind == "open":
+                    opens.append(tok)
+            elif kind == "num":
+                error = _number(tok)
+                if error is None and end < len(text) and text[end] in _LETTERS:
+                    append(tok)
+                    error = Token("ERROR", "", line, end - line_start + 1, True)
+                    error.text = "a number must not be directly followed by a word"
+                if error is not None:
+                    append(error)
+                    return -1
+            elif kind == "str":
+                tok.kind = "STR"
+                tok.value = src[1:-1]
+                if "\n" in src or "\r" in src:
+                    ends = list(_LINE_END.finditer(src))
+                    line += len(ends)
+                    line_start = start + ends[-1].end()
+            elif kind == "close":
+                if not opens or _CLOSING[opens[-1].kind] != src:
+                    append(_error(tok, f"unexpected '{src}'"))
+                    return -1
+                opens.pop()
+            elif kind == "jump":
+                tok.kind = "JUMP"
+            elif kind == "end":
+                tok.kind, tok.text, tok.adj = "EOF", "end of input", False
+                tok.value = opens[-1] if opens else None
                 append(tok)
-                error = Token("ERROR", "", line, prev_end - line_start + 1, True)
-                error.text = "a number must not be directly followed by a word"
-            if error is not None:
-                append(error)
-                return toks
-        elif kind == "str":
-            tok.kind = "STR"
-            tok.value = src[1:-1]
-            if "\n" in src or "\r" in src:
-                ends = list(_LINE_END.finditer(src))
-                line += len(ends)
-                line_start = start + ends[-1].end()
-        elif kind == "open":
-            opens.append(tok)
-        elif kind == "close":
-            if not opens or _CLOSING[opens[-1].kind] != src:
-                append(_error(tok, f"unexpected '{src}'"))
-                return toks
-            opens.pop()
-        elif kind == "qname":
-            tok.kind = "QNAME"
-        elif kind == "jump":
-            tok.kind = "JUMP"
-        elif kind == "bad":
-            append(_error(tok, _bad_char_message(src)))
-            return toks
-        append(tok)
-    eof = Token("EOF", "end of input", line, len(text) - line_start + 1, False)
-    eof.value = opens[-1] if opens else None
-    append(eof)
-    return toks
+                return -1
+            else:
+                append(_error(tok, _bad_char_message(src)))
+                return -1
+            append(tok)
+        raise AssertionError("unreachable: the pattern always matches the end")
 
 
 def _error(tok: Token, message: str) -> Token:

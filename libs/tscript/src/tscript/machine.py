@@ -41,15 +41,15 @@ class Frame:
         self.extra = extra
 
 
-class Yield(Exception):  # noqa: N818 - a signal, not an error
+class Yield(Exception):
     """The slice ends here; the job simply continues in a later slice."""
 
 
-class Stop(Exception):  # noqa: N818 - a signal, not an error
+class Stop(Exception):
     """The job stopped (waiting, paused or error); its status says why."""
 
 
-class Unwind(Exception):  # noqa: N818 - a signal, not an error
+class Unwind(Exception):
     """``break``, ``continue`` or ``goto`` is unwinding frames."""
 
     def __init__(self, kind: str, node: syntax.Node) -> None:

@@ -243,11 +243,17 @@ class ExprParser:
         if kind == "NAME":
             self._advance()
             if self.tok.kind == "(" and self.tok.adj:
-                return self._call(tok, None, tok.text)
+                return Call(tok.line, tok.column, None, tok.text, self._named_items("argument"))
             return Name(tok.line, tok.column, tok.text)
         if kind in _LITERALS:
             self._advance()
             return Const(tok.line, tok.column, tok.value)
+        if kind == "QNAME":
+            self._advance()
+            module, name = tok.text.split(".")
+            if self.tok.kind == "(" and self.tok.adj:
+                return Call(tok.line, tok.column, module, name, self._named_items("argument"))
+            return QName(tok.line, tok.column, module, name)
         if kind == "(":
             self._advance()
             self._enter()
@@ -257,25 +263,19 @@ class ExprParser:
             self._advance()
             self.depth -= 1
             return node
+        if kind == "[":
+            return self._array(tok)
+        if kind == "{":
+            return MapLit(tok.line, tok.column, self._named_items("key"))
         return self._other_primary(tok)
 
     def _other_primary(self, tok: Token) -> Expr:
         kind = tok.kind
-        if kind == "QNAME":
-            self._advance()
-            module, name = tok.text.split(".")
-            if self.tok.kind == "(" and self.tok.adj:
-                return self._call(tok, module, name)
-            return QName(tok.line, tok.column, module, name)
         if kind in _SIGNS:  # a signed literal: _signed_literal() holds
             self._advance()
             number = self._advance()
             value = -number.value if kind == "-" else number.value
             return Const(tok.line, tok.column, value)
-        if kind == "[":
-            return self._array(tok)
-        if kind == "{":
-            return self._map(tok)
         if kind == "exists" and self._peek().kind == "(" and self._peek().adj:
             return self._exists(tok)
         self._bad_operand(tok)
@@ -317,22 +317,17 @@ class ExprParser:
         self.depth -= 1
         return ArrayLit(bracket.line, bracket.column, items)
 
-    def _map(self, brace: Token) -> MapLit:
-        self._advance()
-        self._enter()
-        items = self._named_items("}", "key")
-        self.depth -= 1
-        return MapLit(brace.line, brace.column, items)
+    def _named_items(self, what: str) -> list[tuple[str, Expr]]:
+        """Parse ``( word = expr, … )`` or ``{ … }`` from its opening bracket on.
 
-    def _call(self, tok: Token, module: str | None, name: str) -> Call:
-        self._advance()
-        self._enter()
-        args = self._named_items(")", "argument")
-        self.depth -= 1
-        return Call(tok.line, tok.column, module, name, args)
+        Args:
+            what: ``"argument"`` (a call) or ``"key"`` (a map literal); names must differ.
 
-    def _named_items(self, close: str, what: str) -> list[tuple[str, Expr]]:
-        """Parse ``word = expr`` items up to and including ``close``; names must differ."""
+        Returns:
+            The (name, value) pairs in source order.
+        """
+        close = ")" if self._advance().kind == "(" else "}"
+        self._enter()
         items: list[tuple[str, Expr]] = []
         seen: set[str] = set()
         while self.tok.kind != close:
@@ -348,6 +343,7 @@ class ExprParser:
             if not self._comma(close):
                 break
         self._advance()
+        self.depth -= 1
         return items
 
     def _fail_unnamed(self, tok: Token) -> NoReturn:

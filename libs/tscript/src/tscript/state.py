@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Final
 
-from tscript.codec import from_state_json, to_state_json
+from tscript.codec import CodecError, from_state_json, to_state_json
 from tscript.context import Context, format_time, parse_time
 from tscript.errors import StateError
 from tscript.machine import Frame, Interpreter
@@ -142,7 +142,7 @@ def load(
         _restore(interp, document)
     except StateError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, CodecError) as exc:
         raise StateError(f"malformed saved state: {type(exc).__name__}: {exc}") from None
     return interp
 
@@ -185,7 +185,7 @@ def _restore(m: Interpreter, doc: dict[str, Any]) -> None:
     if m.status not in ("running", "waiting", "paused", "error", "aborted", "done"):
         raise StateError(f"unknown status {m.status!r}")
     m.message = doc["message"]
-    m.position = tuple(doc["position"]) if doc["position"] else None  # type: ignore[assignment]
+    m.position = tuple(doc["position"]) if doc["position"] else None
     m.stop = doc["stop"]
     m.steps = int(doc["steps"])
     m.limit = int(doc["limit"])
