@@ -54,7 +54,7 @@ def run_script(tmp_path: Path, source: str, *options: str) -> tuple[dict[str, An
 
 def test_lint_valid_files_print_nothing(tmp_path: Path) -> None:
     one = write(tmp_path, "one.ts", "aa = 1\nif aa == 1 then bb = 2\n")
-    two = write(tmp_path, "two.ts", "begin( description=\"x\" )\n  delay( seconds=1 )\nend\n")
+    two = write(tmp_path, "two.ts", 'begin( description="x" )\n  delay( seconds=1 )\nend\n')
     empty = write(tmp_path, "empty.ts", "")
     proc = tscript("lint", one, two, empty)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
@@ -171,15 +171,13 @@ def test_run_spec_example_aborted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("source", "status", "line", "column"),
     [
-        ("aa = 1\npause( msg=\"wait here\" )\nbb = 2", "paused", 2, 1),
-        ("aa = 1\n  error( msg=\"broken\" )", "error", 2, 3),
-        ("aa = 1\nfatal_error( msg=\"x\" )", "aborted", 2, 1),
+        ('aa = 1\npause( msg="wait here" )\nbb = 2', "paused", 2, 1),
+        ('aa = 1\n  error( msg="broken" )', "error", 2, 3),
+        ('aa = 1\nfatal_error( msg="x" )', "aborted", 2, 1),
         ("aa = 1\nbb = (", "invalid", 2, 6),  # unclosed bracket reports itself
     ],
 )
-def test_run_stops_exit_1(
-    tmp_path: Path, source: str, status: str, line: int, column: int
-) -> None:
+def test_run_stops_exit_1(tmp_path: Path, source: str, status: str, line: int, column: int) -> None:
     output, code = run_script(tmp_path, source)
     assert code == 1
     assert output["status"] == status
@@ -210,7 +208,9 @@ def test_run_invalid_ignores_vars(tmp_path: Path) -> None:
     ],
 )
 def test_run_options_before_or_after_file(tmp_path: Path, order: list[str]) -> None:
-    path = write(tmp_path, "s.ts", "total = 0\nwhile n > 0 do\nbegin()\n total = total + n\n n = n - 1\nend")
+    path = write(
+        tmp_path, "s.ts", "total = 0\nwhile n > 0 do\nbegin()\n total = total + n\n n = n - 1\nend"
+    )
     proc = tscript(*[path if arg == "FILE" else arg for arg in order])
     assert proc.returncode == 0, proc.stderr
     assert run_output(proc)["variables"] == {"n": 0, "total": 10}
@@ -395,7 +395,9 @@ def test_run_max_steps(tmp_path: Path) -> None:
 
 
 def test_run_max_steps_goto(tmp_path: Path) -> None:
-    output, code = run_script(tmp_path, "cnt = 0\n:top\ncnt = cnt + 1\ngoto top", "--max-steps", "100")
+    output, code = run_script(
+        tmp_path, "cnt = 0\n:top\ncnt = cnt + 1\ngoto top", "--max-steps", "100"
+    )
     assert code == 1
     assert output["status"] == "error"
     assert output["message"] == "step limit of 100 exceeded"

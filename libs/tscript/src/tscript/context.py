@@ -89,14 +89,33 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+# Saved states repeat the same few times (job start, block starts) in every save and load, so
+# both directions keep a small cache.
+_FORMATTED: dict[int, str] = {}
+_PARSED: dict[str, int] = {}
+_CACHE_LIMIT = 4096
+
+
 def format_time(micros: int) -> str:
     """RFC 3339 UTC with microseconds, e.g. ``2025-01-02T03:04:05.000000Z``."""
-    return from_micros(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = _FORMATTED.get(micros)
+    if text is None:
+        text = from_micros(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if len(_FORMATTED) >= _CACHE_LIMIT:
+            _FORMATTED.clear()
+        _FORMATTED[micros] = text
+    return text
 
 
 def parse_time(text: str) -> int:
     """The inverse of :func:`format_time` (accepts any RFC 3339 time)."""
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        raise ValueError(f"time without a timezone: {text!r}")
-    return to_micros(when)
+    micros = _PARSED.get(text)
+    if micros is None:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError(f"time without a timezone: {text!r}")
+        micros = to_micros(when)
+        if len(_PARSED) >= _CACHE_LIMIT:
+            _PARSED.clear()
+        _PARSED[text] = micros
+    return micros

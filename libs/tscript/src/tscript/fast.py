@@ -44,19 +44,45 @@ class FastStmt:
         self.maxcost = maxcost
 
 
+class FastExpr:
+    """A compiled pure expression: its closure, static cost and worst-case cost."""
+
+    __slots__ = ("cost", "fn", "maxcost")
+
+    def __init__(self, fn: Callable[[dict[str, Any], Any], Any], cost: int, maxcost: float) -> None:
+        self.fn = fn
+        self.cost = cost
+        self.maxcost = maxcost
+
+
 class FastCode:
-    """The fast-path closures of one program, indexed by node number."""
+    """The fast-path closures of one program, indexed by node number.
+
+    ``exprs`` holds compound pure expressions that the step-by-step path may evaluate in one go
+    (never the target of an ``exists`` or anything inside it: a *not defined* error there is
+    caught and the run goes on, so its step count must come from the step-by-step path).
+    """
 
     def __init__(self, program: Program) -> None:
         count = len(program.nodes)
         self.stmts: list[FastStmt | None] = [None] * count
         self.loops: list[LoopFn | None] = [None] * count
+        self.exprs: list[FastExpr | None] = [None] * count
         self._pure: dict[int, bool] = {}
+        inside_exists = _inside_exists(program)
         for node in program.nodes:
             if isinstance(node, syntax.Stmt) and self.pure(node):
                 self.stmts[node.nid] = self._stmt(node)
                 if node.__class__ is syntax.While:
                     self.loops[node.nid] = self._loop(node)
+            elif (
+                isinstance(node, syntax.Expr)
+                and node.__class__ not in _LEAVES
+                and node.nid not in inside_exists
+                and self.pure(node)
+            ):
+                fn, cost = compile_expr(node)
+                self.exprs[node.nid] = FastExpr(fn, cost, self.maxcost(node))
 
     # --- analysis ------------------------------------------------------------------------
 
@@ -179,6 +205,22 @@ class FastCode:
                     return True
 
         return loop
+
+
+_LEAVES = (syntax.Const, syntax.Name, syntax.QName)
+
+
+def _inside_exists(program: Program) -> set[int]:
+    """Node numbers of every ``exists`` target and everything inside one."""
+    found: set[int] = set()
+    for node in program.nodes:
+        if node.__class__ is syntax.Exists:
+            stack: list[syntax.Node] = [node.target]
+            while stack:
+                inner = stack.pop()
+                found.add(inner.nid)
+                stack.extend(syntax.children(inner))
+    return found
 
 
 def _never(v: dict[str, Any], m: Any) -> str | None:

@@ -15,34 +15,13 @@ from typing import Any, Final
 from tscript.errors import ParseError
 from tscript.values import Duration
 
-RESERVED: Final = frozenset(
-    [
-        "and",
-        "begin",
-        "break",
-        "continue",
-        "do",
-        "elif",
-        "else",
-        "end",
-        "exists",
-        "false",
-        "False",
-        "goto",
-        "if",
-        "none",
-        "None",
-        "not",
-        "Not",
-        "or",
-        "pass",
-        "then",
-        "true",
-        "True",
-        "while",
-    ]
-)
+# fmt: off
+RESERVED: Final = frozenset((
+    "and", "begin", "break", "continue", "do", "elif", "else", "end", "exists", "false", "False",
+    "goto", "if", "none", "None", "not", "Not", "or", "pass", "then", "true", "True", "while",
+))
 """Words that cannot name a variable, function or module (tscript.md §2.2)."""
+# fmt: on
 
 _KEYWORD_VALUES: Final[dict[str, Any]] = {
     "true": True,
@@ -174,7 +153,7 @@ class _Scanner:
         line_start = self.line_start
         prev_end = self.prev_end
         for m in _MASTER.finditer(text, pos):
-            kind = m.lastgroup
+            kind = m.lastgroup or ""  # every alternative is a named group
             if kind == "nl":
                 if not opens and toks and toks[-1].kind != "NEWLINE":
                     col = m.start(kind) - line_start + 1
@@ -256,7 +235,7 @@ def _number(tok: Token) -> Token | None:
         fields = src.split(":")
         if len(fields) > 4 or any(len(field) > 2 for field in fields):
             return _error(tok, f"invalid time literal '{src}'")
-        seconds = sum(int(f) * unit for f, unit in zip(reversed(fields), _TIME_UNITS))
+        seconds = sum(int(f) * unit for f, unit in zip(reversed(fields), _TIME_UNITS, strict=False))
         tok.kind = "TIME"
         tok.value = Duration(seconds)
     elif "." in src:

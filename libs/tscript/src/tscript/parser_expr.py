@@ -130,7 +130,7 @@ class ExprParser:
             message = self._reserved_before() or "unexpected '=' (assignment is a statement)"
         elif kind == "[":
             message = "unexpected '[' (no space is allowed before an index)"
-        elif kind == "(" and self.toks[self.pos - 1].kind in ("NAME", "QNAME"):
+        elif kind == "(" and not tok.adj and self.toks[self.pos - 1].kind in ("NAME", "QNAME"):
             message = "no space is allowed between a function name and '('"
         if message:
             raise ParseError(message, tok.line, tok.column)

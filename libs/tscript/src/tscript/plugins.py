@@ -20,6 +20,7 @@ from tscript.errors import ParameterError
 from tscript.values import Value
 
 JSON = Any
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,8 @@ class _Remote(Function):
         return args
 
     def start(self, args: dict[str, Value], ctx: Context) -> Outcome:
+        if all(value.__class__ in _PLAIN for value in args.values()):
+            return Send(self._module, self._function, args, None)
         from tscript.codec import to_json
 
         return Send(self._module, self._function, to_json(args), None)
