@@ -30,7 +30,16 @@ StmtFn = Callable[[dict[str, Any], Any], "str | None"]
 LoopFn = Callable[[dict[str, Any], Any, bool], bool]
 INF = math.inf
 truthy = ops.truthy
-_ALIASING = (syntax.Name, syntax.QName, syntax.Index, syntax.Logic, syntax.Call)
+_SCALAR_RESULTS = (syntax.Const, syntax.BinOp, syntax.Not, syntax.Unary, syntax.Exists)
+
+
+def _fresh(node: syntax.Expr) -> bool:
+    """Whether ``node`` always yields a value that nothing else holds (no copy needed)."""
+    if isinstance(node, _SCALAR_RESULTS):
+        return True
+    if isinstance(node, (syntax.ArrayLit, syntax.MapLit)):
+        return all(_fresh(child) for child in syntax.children(node))  # type: ignore[arg-type]
+    return False
 
 
 class FastStmt:
@@ -231,7 +240,7 @@ def _assign(node: syntax.Assign) -> tuple[StmtFn, int]:
     value_fn, value_cost = compile_expr(node.value)
     compiled = [compile_expr(index) for index in node.indexes]
     cost = 1 + value_cost + sum(c for _, c in compiled)
-    may_alias = isinstance(node.value, _ALIASING)
+    may_alias = not _fresh(node.value)
     name = node.name
     if node.module is not None:
 

@@ -248,7 +248,10 @@ def _number(tok: Token) -> Token | None:
         if len(digits) > _MAX_INT_DIGITS:
             return _error(tok, "integer literal too long")
         tok.kind = "INT"
-        tok.value = int(digits)
+        try:
+            tok.value = int(digits)
+        except ValueError:  # the interpreter's digit limit was lowered (sys.set_int_max_str_digits)
+            return _error(tok, "integer literal too long")
     return None
 
 

@@ -71,10 +71,9 @@ class ExprParser:
     """
 
     def __init__(self, toks: list[Token]) -> None:
-        toks.append(toks[-1])  # one spare end token, so peeking one ahead is always safe
-        self.toks = toks
+        self.toks = [*toks, toks[-1]]  # a spare end token: peeking one ahead is always safe
         self.pos = 0
-        self.tok = toks[0]
+        self.tok = self.toks[0]
         self.depth = 0
         self.blocks: list[Token] = []  # the ``begin`` of each block being parsed
 
