@@ -11,11 +11,24 @@ from typing import Any
 
 import pytest
 from tscript.codec import to_json
-from tscript.context import VirtualContext, from_micros
-from tscript.errors import ActionRefused, ParseError
+from tscript.context import VirtualContext, from_micros, to_micros
+from tscript.errors import ActionRefused, DeliveryRejected, ParseError
 from tscript.machine import Interpreter, SliceResult
-from tscript.plugins import Module, Registry, remote
+from tscript.plugins import (
+    Done,
+    Fail,
+    Function,
+    Module,
+    Pause,
+    Registry,
+    Send,
+    ValueDef,
+    Wait,
+    inline,
+    remote,
+)
 from tscript.program import compile_program
+from tscript.values import Handle
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -1415,3 +1428,261 @@ def test_progress_paused_message() -> None:
     assert progress["message"] == "operator"
     assert [level["kind"] for level in progress["levels"]] == ["block", "block", "call"]
     assert progress["levels"][-1]["name"] == "pause"
+
+
+# ------------------------------------------------------------------------------ §12 plugins
+
+
+class Poller(Function):
+    """A local function: waits, then pauses, then fails, then finishes (or rolls back)."""
+
+    name = "poll_ready"
+    kind = "local"
+    can_rollback = True
+
+    def start(self, args: dict[str, Any], ctx: Any) -> Any:
+        return Wait("polling", {"n": 0, "limit": args["limit"]}, to_micros(ctx.now()) + 5_000_000)
+
+    def poll(self, fstate: Any, ctx: Any) -> Any:
+        n = fstate["n"] + 1
+        if n == 2:
+            return Pause("look at it", {**fstate, "n": n})
+        if n == 3:
+            return Fail("flaky", {**fstate, "n": n})
+        if n >= fstate["limit"]:
+            return Done(n)
+        return Wait(f"poll {n}", {**fstate, "n": n}, to_micros(ctx.now()) + 5_000_000)
+
+    def rollback(self, fstate: Any, ctx: Any) -> Any:
+        return Send("ipmi", "undo", {"n": fstate["n"]}, fstate)
+
+    def on_result(self, fstate: Any, data: Any, ctx: Any) -> Any:
+        return Done(["undone", data])
+
+
+def plugin_registry(seen: list[Any] | None = None) -> Registry:
+    def mutate(args: dict[str, Any]) -> None:
+        args["v"].append(9)
+        if seen is not None:
+            seen.append(args["v"])
+
+    def broken_getter() -> Any:
+        raise ZeroDivisionError("boom")
+
+    return Registry(
+        {
+            "foundation": Module(
+                "foundation",
+                functions={
+                    "power_on": remote("power_on", module="ipmi", optional=("x",)),
+                    "power_off": remote("power_off", module="ipmi", idempotent=True),
+                    "mutate": inline("mutate", mutate),
+                    "locate": inline("locate", lambda args: Handle("foundation", {"id": 1})),
+                    "poll_ready": Poller(),
+                },
+                values={
+                    "ro": ValueDef(getter=lambda: 5),
+                    "wo": ValueDef(setter=lambda value: None),
+                    "bad": ValueDef(getter=broken_getter),
+                },
+            )
+        }
+    )
+
+
+def test_remote_request_result() -> None:
+    job, ctx = start(
+        "aa = 1\nbb = foundation.power_on( x=[1, 1:30] )\ncc = 2", registry=plugin_registry()
+    )
+    result = job.run(1000)
+    assert result.status == "waiting"
+    assert (result.line, result.column) == (2, 6)
+    request = result.request
+    assert request is not None
+    assert request["module"] == "ipmi"
+    assert request["function"] == "power_on"
+    assert request["parameters"] == {"x": [1, {"$duration": 90}]}
+    assert request["dispatched"] is False
+    with pytest.raises(DeliveryRejected) as info:
+        job.deliver_result("not-" + request["request_id"], 1)
+    assert info.value.reason == "unknown request id"
+    job.mark_dispatched(request["request_id"])
+    assert job.run(1000).request["dispatched"] is True  # type: ignore[index]
+    job.deliver_result(request["request_id"], {"$duration": 5})
+    assert drive(job, ctx).status == "done"
+    assert encoded_vars(job) == {"aa": 1, "bb": {"$duration": 5}, "cc": 2}
+    with pytest.raises(DeliveryRejected) as info:
+        job.deliver_result(request["request_id"], 1)
+    assert info.value.reason == "job not running"
+
+
+def test_remote_lost_not_idempotent_then_reset() -> None:
+    job, ctx = start("bb = foundation.power_on()", registry=plugin_registry())
+    first = job.run(1000).request
+    assert first is not None
+    job.request_lost()
+    assert job.status == "error"
+    assert job.message == f"request {first['request_id']} lost"
+    assert job.position == (1, 6)
+    with pytest.raises(DeliveryRejected) as info:
+        job.deliver_result(first["request_id"], 1)
+    assert info.value.reason == "job not running"
+    job.reset()
+    second = job.run(1000).request
+    assert second is not None
+    assert second["request_id"] != first["request_id"]
+    assert second["function"] == "power_on"
+    with pytest.raises(DeliveryRejected):
+        job.deliver_result(first["request_id"], 1)
+    job.deliver_result(second["request_id"], "on")
+    assert drive(job, ctx).status == "done"
+    assert job.vars == {"bb": "on"}
+
+
+def test_remote_lost_idempotent_resends() -> None:
+    job, ctx = start("bb = foundation.power_off()", registry=plugin_registry())
+    first = job.run(1000).request
+    assert first is not None
+    job.request_lost()
+    result = job.run(1000)
+    assert result.status == "waiting"
+    assert result.request is not None
+    assert result.request["request_id"] != first["request_id"]
+    with pytest.raises(DeliveryRejected) as info:
+        job.deliver_result(first["request_id"], 1)
+    assert info.value.reason == "unknown request id"
+    job.deliver_result(result.request["request_id"], "off")
+    assert drive(job, ctx).status == "done"
+    assert job.vars == {"bb": "off"}
+
+
+def test_remote_error_delivery_reset_and_rollback() -> None:
+    job, ctx = start("aa = 1\nbb = foundation.power_on()", registry=plugin_registry())
+    first = job.run(1000).request
+    assert first is not None
+    job.deliver_error(first["request_id"], "ipmi timeout")
+    assert (job.status, job.message, job.position) == ("error", "ipmi timeout", (2, 6))
+    with pytest.raises(ActionRefused, match="rollback not possible"):
+        job.rollback()
+    assert job.status == "error"
+    job.reset()
+    second = job.run(1000).request
+    assert second is not None and second["request_id"] != first["request_id"]
+    job.deliver_result(second["request_id"], None)
+    assert drive(job, ctx).status == "done"
+    assert job.vars == {"aa": 1, "bb": None}
+
+
+def test_delivery_when_nothing_pending() -> None:
+    job, _ctx = start("delay( seconds=5 )", registry=plugin_registry())
+    assert job.run(1000).status == "waiting"
+    with pytest.raises(DeliveryRejected) as info:
+        job.deliver_result("req-1", 1)
+    assert info.value.reason == "nothing pending"
+
+
+def test_local_function_wait_pause_fail_reset() -> None:
+    job, ctx = start("aa = 1\nbb = foundation.poll_ready( limit=5 )", registry=plugin_registry())
+    seen = []
+    for _ in range(20):
+        result = drive(job, ctx)
+        seen.append((result.status, result.message, result.line, result.column))
+        if result.status == "paused":
+            job.resume()
+        elif result.status == "error":
+            job.reset()
+        else:
+            break
+    assert seen == [
+        ("paused", "look at it", 2, 6),
+        ("error", "flaky", 2, 6),
+        ("done", None, None, None),
+    ]
+    assert job.vars == {"aa": 1, "bb": 5}
+
+
+def test_local_function_waiting_message() -> None:
+    job, _ctx = start("bb = foundation.poll_ready( limit=5 )", registry=plugin_registry())
+    result = job.run(1000)
+    assert (result.status, result.message) == ("waiting", "polling")
+    assert result.wake_at == 946_684_805_000_000
+
+
+def test_local_function_rollback_hook() -> None:
+    job, ctx = start("bb = foundation.poll_ready( limit=5 )", registry=plugin_registry())
+    assert drive(job, ctx).status == "paused"
+    job.resume()
+    assert drive(job, ctx).status == "error"
+    job.rollback()
+    result = job.run(1000)
+    assert result.status == "waiting"
+    assert result.request is not None
+    assert (result.request["module"], result.request["function"]) == ("ipmi", "undo")
+    assert result.request["parameters"] == {"n": 3}
+    job.deliver_result(result.request["request_id"], "ok")
+    assert drive(job, ctx).status == "done"
+    assert job.vars == {"bb": ["undone", "ok"]}
+
+
+def test_plugin_functions_receive_copies() -> None:
+    seen: list[Any] = []
+    job, result = execute("aa = [1]\nfoundation.mutate( v=aa )", registry=plugin_registry(seen))
+    assert result.status == "done"
+    assert job.vars == {"aa": [1]}
+    assert seen == [[1, 9]]
+
+
+PLUGIN_CASES = [
+    case("value_getter", "aa = foundation.ro", variables={"aa": 5}),
+    case("value_without_setter", "foundation.ro = 1", "aborted", {}, (1, "foundation")),
+    case("value_without_getter", "aa = foundation.wo", "aborted", {}, (1, "foundation")),
+    case("value_setter", "foundation.wo = 3\naa = 1", variables={"aa": 1}),
+    case(
+        "getter_host_error", "aa = 1\naa = foundation.bad", "aborted", {"aa": 1}, (2, "foundation")
+    ),
+    case("function_as_value", "aa = foundation.mutate", "aborted", {}, (1, "foundation")),
+    case("value_as_call", "aa = foundation.ro()", "aborted", {}, (1, "foundation")),
+    case("exists_function_as_value", "aa = exists( foundation.mutate )", variables={"aa": False}),
+    case("exists_value", "aa = exists( foundation.ro )", variables={"aa": True}),
+    case(
+        "unknown_plugin_argument", "foundation.power_off( x=1 )", "aborted", {}, (1, "foundation")
+    ),
+    case("module_value_index_assign_first", "foundation.ro[0] = missing", "aborted", {}, (1,)),
+    case(
+        "handle_allowed_uses",
+        "h = foundation.locate()\naa = h == h\nbb = h != h\nif h then cc = 1\nll = [h]\ndd = ll[0] == h",
+        variables={
+            "h": {"$handle": {"type": "foundation", "ref": {"id": 1}}},
+            "aa": True,
+            "bb": False,
+            "cc": 1,
+            "ll": [{"$handle": {"type": "foundation", "ref": {"id": 1}}}],
+            "dd": True,
+        },
+    ),
+    case("handle_arithmetic", "h = foundation.locate()\naa = h + 1", "aborted", None, (2, "+")),
+    case("handle_order", "h = foundation.locate()\naa = h < h", "aborted", None, (2, "<")),
+    case("handle_index", "h = foundation.locate()\naa = h[0]", "aborted", None, (2, "[")),
+    case("handle_len", "h = foundation.locate()\naa = len( array=h )", "aborted", None, (2, "len")),
+    case("handle_map_key", "h = foundation.locate()\nm = {}\nm[h] = 1", "aborted", None, (3,)),
+]
+
+
+@pytest.mark.parametrize(("source", "status", "variables", "at", "message"), PLUGIN_CASES)
+def test_plugin_values_and_functions(
+    source: str, status: str, variables: Any, at: Any, message: str | None
+) -> None:
+    job, result = execute(source, registry=plugin_registry())
+    assert result.status == status, result
+    if variables is not None:
+        assert same_json(encoded_vars(job), variables), encoded_vars(job)
+    if at is not None:
+        assert result.line == at[0]
+        if len(at) > 1:
+            assert result.column == column_of(source, *at)
+
+
+def test_handle_text() -> None:
+    job, result = execute('h = foundation.locate()\naa = "" . h', registry=plugin_registry())
+    assert result.status == "done"
+    assert isinstance(job.vars["aa"], str) and job.vars["aa"]

@@ -78,20 +78,32 @@ class FastCode:
         self.loops: list[LoopFn | None] = [None] * count
         self.exprs: list[FastExpr | None] = [None] * count
         self._pure: dict[int, bool] = {}
+        self._maxcost: dict[int, float] = {}
         inside_exists = _inside_exists(program)
+        # Children before parents, so the analysis never recurses deeply (operator chains can
+        # be thousands of nodes deep); compiling a too-deep subtree just leaves it slow.
+        for node in reversed(program.nodes):
+            self.pure(node)
+            self.maxcost(node)
         for node in program.nodes:
-            if isinstance(node, syntax.Stmt) and self.pure(node):
-                self.stmts[node.nid] = self._stmt(node)
-                if node.__class__ is syntax.While:
-                    self.loops[node.nid] = self._loop(node)
-            elif (
-                isinstance(node, syntax.Expr)
-                and node.__class__ not in _LEAVES
-                and node.nid not in inside_exists
-                and self.pure(node)
-            ):
-                fn, cost = compile_expr(node)
-                self.exprs[node.nid] = FastExpr(fn, cost, self.maxcost(node))
+            try:
+                self._compile(node, inside_exists)
+            except RecursionError:
+                continue
+
+    def _compile(self, node: syntax.Node, inside_exists: set[int]) -> None:
+        if isinstance(node, syntax.Stmt) and self.pure(node):
+            self.stmts[node.nid] = self._stmt(node)
+            if node.__class__ is syntax.While:
+                self.loops[node.nid] = self._loop(node)
+        elif (
+            isinstance(node, syntax.Expr)
+            and node.__class__ not in _LEAVES
+            and node.nid not in inside_exists
+            and self.pure(node)
+        ):
+            fn, cost = compile_expr(node)
+            self.exprs[node.nid] = FastExpr(fn, cost, self.maxcost(node))
 
     # --- analysis ------------------------------------------------------------------------
 
@@ -123,9 +135,14 @@ class FastCode:
 
     def maxcost(self, node: syntax.Node) -> float:
         """An upper bound of the steps ``node`` takes (infinite for loops)."""
-        if node.__class__ is syntax.While:
-            return INF
-        return 1 + sum(self.maxcost(child) for child in syntax.children(node))
+        known = self._maxcost.get(node.nid)
+        if known is None:
+            if node.__class__ is syntax.While:
+                known = INF
+            else:
+                known = 1 + sum(self.maxcost(child) for child in syntax.children(node))
+            self._maxcost[node.nid] = known
+        return known
 
     # --- statements ----------------------------------------------------------------------
 

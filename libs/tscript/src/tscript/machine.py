@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from tscript import syntax
 from tscript.context import Context, to_micros
-from tscript.errors import NotDefined, ScriptAbort
+from tscript.errors import NotDefined, ScriptAbort, TypeFault
 from tscript.plugins import Registry
 from tscript.program import Program
 from tscript.values import Value
@@ -151,6 +151,11 @@ class Interpreter:
             outcome = self.status
         except ScriptAbort as exc:
             self.abort(exc)
+            outcome = ABORTED
+        except RecursionError:
+            # Values nested thousands deep (``aa = [aa]`` in a loop) outgrow Python's stack.
+            node = self.frames[-1].node if self.frames else self.program.script
+            self.abort(TypeFault("value nested too deeply", node.line, node.column))
             outcome = ABORTED
         return self.result(outcome)
 
