@@ -7,10 +7,12 @@ CLI's virtual clock does), so delays finish at once.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tscript.codec import to_json
+from tscript.codec import from_json, to_json
 from tscript.context import VirtualContext, from_micros, to_micros
 from tscript.errors import ActionRefused, DeliveryRejected, ParseError
 from tscript.machine import Interpreter, SliceResult
@@ -208,6 +210,23 @@ PARSING = [
         variables={"aa": "caf\u00e9"},
     ),
     case("one_char_identifier", "x = 1", variables={"x": 1}),
+    case("end_must_start_line", "begin() aa = 1 end", "invalid", at=(1, "end")),
+    case(
+        "dangling_else_multiline",
+        "if True then\n if False then aa = 1\nelse aa = 2",
+        variables={"aa": 2},
+    ),
+    case("hash_in_string", 'aa = "a#b" # c', variables={"aa": "a#b"}),
+    case("comment_in_brackets", "aa = [ 1, # one\n 2 ]", variables={"aa": [1, 2]}),
+    case("body_after_blank_lines", "if True then\n\n  aa = 1", variables={"aa": 1}),
+    case("qualified_then_concat", "aa = {a = 1}\ncc = 'x'\nbb = aa.cc", "aborted", None, (3, "aa")),
+    case("three_part_name", "cc = 'x'\nbb = aa.bb.cc", "aborted", {"cc": "x"}, (2, "aa")),
+    case("break_in_if_in_while", "while True do if True then break\naa = 1", variables={"aa": 1}),
+    case(
+        "block_as_if_body_with_else",
+        "aa = 1\nif aa == 1 then\nbegin()\n bb = 2\nend\nelse cc = 3",
+        variables={"aa": 1, "bb": 2},
+    ),
     case(
         "qualified_name_spaces_concat",
         "aa = 'a'\nbb = 'b'\ncc = aa . bb",
@@ -1650,7 +1669,8 @@ PLUGIN_CASES = [
     case("module_value_index_assign_first", "foundation.ro[0] = missing", "aborted", {}, (1,)),
     case(
         "handle_allowed_uses",
-        "h = foundation.locate()\naa = h == h\nbb = h != h\nif h then cc = 1\nll = [h]\ndd = ll[0] == h",
+        "h = foundation.locate()\naa = h == h\nbb = h != h\n"
+        "if h then cc = 1\nll = [h]\ndd = ll[0] == h",
         variables={
             "h": {"$handle": {"type": "foundation", "ref": {"id": 1}}},
             "aa": True,
@@ -1686,3 +1706,53 @@ def test_handle_text() -> None:
     job, result = execute('h = foundation.locate()\naa = "" . h', registry=plugin_registry())
     assert result.status == "done"
     assert isinstance(job.vars["aa"], str) and job.vars["aa"]
+
+
+# ------------------------------------------------------------------------------ §11 slices
+
+
+ALL_TABLE_ROWS = [
+    row
+    for row in PARSING
+    + PRECEDENCE
+    + STATEMENTS
+    + EXPRESSIONS
+    + OPERATORS
+    + VALUES
+    + BUILTINS
+    + MAX_TIME
+    if row.values[1] != "invalid"
+]
+EXAMPLES = json.loads(
+    (Path(__file__).parent / "data" / "tscript-examples.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+def outcome_at(source: str, size: int, variables: dict[str, Any] | None = None) -> Any:
+    job, result = execute(source, size, variables=variables)
+    return (result.status, result.line, result.column, result.message, encoded_vars(job))
+
+
+@pytest.mark.parametrize(("source", "status", "variables", "at", "message"), ALL_TABLE_ROWS)
+def test_table_rows_independent_of_slice_size(
+    source: str, status: str, variables: Any, at: Any, message: str | None
+) -> None:
+    reference = outcome_at(source, 1000)
+    assert reference[0] == status
+    for size in (1, 2, 3, 7):
+        assert outcome_at(source, size) == reference, size
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[example["name"] for example in EXAMPLES])
+def test_examples_independent_of_slice_size(example: dict[str, Any]) -> None:
+    source = example["script"]
+    try:
+        compile_program(source)
+    except ParseError:
+        assert example["expect"]["status"] == "invalid"
+        return
+    variables = {name: from_json(value) for name, value in example.get("vars", {}).items()}
+    reference = outcome_at(source, 1000, variables)
+    assert reference[0] == example["expect"]["status"]
+    for size in (1, 2, 3, 7):
+        assert outcome_at(source, size, variables) == reference, size

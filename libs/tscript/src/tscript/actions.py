@@ -102,6 +102,7 @@ def _resend(m: Interpreter, extra: dict[str, Any]) -> None:
     extra["req"] = {**extra["req"], "id": m.ctx.new_id(), "dispatched": False}
     extra["st"] = "req"
     m.status = WAITING
+    m.message = f"waiting for {extra['req']['module']}.{extra['req']['function']}"
 
 
 def resume(m: Interpreter) -> None:
