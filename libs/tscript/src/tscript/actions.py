@@ -41,8 +41,6 @@ def pending_request(m: Interpreter) -> dict[str, Any] | None:
 
 
 def _awaited(m: Interpreter, request_id: str) -> dict[str, Any]:
-    from tscript.machine import RUNNING, WAITING
-
     if m.status not in (RUNNING, WAITING):
         raise DeliveryRejected("job not running")
     frame = _plugin_frame(m)
@@ -60,8 +58,6 @@ def mark_dispatched(m: Interpreter, request_id: str) -> None:
 
 def deliver_result(m: Interpreter, request_id: str, data: Any) -> None:
     """Accept the result (JSON) of the request the job waits for; each id at most once."""
-    from tscript.machine import RUNNING
-
     extra = _awaited(m, request_id)
     extra["st"] = "got"
     extra["data"] = data
@@ -71,8 +67,6 @@ def deliver_result(m: Interpreter, request_id: str, data: Any) -> None:
 
 def deliver_error(m: Interpreter, request_id: str, message: str) -> None:
     """The request failed on the subcontractor: the job goes to *error*."""
-    from tscript.machine import ERROR
-
     extra = _awaited(m, request_id)
     extra["st"] = "failed"
     frame = m.frames[-1]
@@ -82,7 +76,6 @@ def deliver_error(m: Interpreter, request_id: str, message: str) -> None:
 def request_lost(m: Interpreter) -> None:
     """The host gave up on the outstanding request (lease expired, agent gone)."""
     from tscript.calls import lookup
-    from tscript.machine import ERROR
 
     frame = _plugin_frame(m)
     if frame is None or frame.extra is None or frame.extra.get("st") != "req":
@@ -97,18 +90,13 @@ def request_lost(m: Interpreter) -> None:
 
 
 def _resend(m: Interpreter, extra: dict[str, Any]) -> None:
-    from tscript.machine import WAITING
-
     extra["req"] = {**extra["req"], "id": m.ctx.new_id(), "dispatched": False}
     extra["st"] = "req"
     m.status = WAITING
-    m.message = f"waiting for {extra['req']['module']}.{extra['req']['function']}"
 
 
 def resume(m: Interpreter) -> None:
     """Continue a paused job where it stopped."""
-    from tscript.machine import PAUSED, RUNNING
-
     if m.status != PAUSED:
         raise ActionRefused(f"cannot resume a job that is {m.status}")
     stop = m.stop or {}
@@ -122,8 +110,6 @@ def resume(m: Interpreter) -> None:
 
 def reset(m: Interpreter) -> None:
     """Retry the failed step of a job in *error*."""
-    from tscript.machine import ERROR, RUNNING
-
     if m.status != ERROR:
         raise ActionRefused(f"cannot reset a job that is {m.status}")
     cause = (m.stop or {}).get("cause")
@@ -140,7 +126,6 @@ def reset(m: Interpreter) -> None:
 def rollback(m: Interpreter) -> None:
     """Undo the failed call of a job in *error* through the function's rollback hook."""
     from tscript.calls import lookup
-    from tscript.machine import ERROR, RUNNING
 
     if m.status != ERROR:
         raise ActionRefused(f"cannot roll back a job that is {m.status}")
@@ -155,3 +140,7 @@ def rollback(m: Interpreter) -> None:
     frame.extra["st"] = "rollback"
     m.status = RUNNING
     m.stop = None
+
+
+# Circular (tscript.machine imports this module's importers): bound once, at the end.
+from tscript.machine import ERROR, PAUSED, RUNNING, WAITING  # noqa: E402

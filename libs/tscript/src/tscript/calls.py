@@ -62,8 +62,6 @@ def _msg(node: syntax.Call, args: dict[str, Value]) -> str:
 
 def call_builtin(m: Interpreter, f: Frame, node: syntax.Call) -> None:
     """Run a builtin once its arguments are known."""
-    from tscript.machine import ERROR, PAUSED, YIELD
-
     name = node.name
     args = _args(node, f.vals)
     try:
@@ -99,8 +97,6 @@ def call_builtin(m: Interpreter, f: Frame, node: syntax.Call) -> None:
 
 def poll_delay(m: Interpreter, f: Frame, node: syntax.Call) -> None:
     """Finish the delay once its deadline has come; otherwise wait."""
-    from tscript.machine import WAITING
-
     deadline: int = f.extra["deadline"]  # type: ignore[index]
     now = m.now()
     if now >= deadline:
@@ -153,8 +149,6 @@ def start_plugin(m: Interpreter, f: Frame, node: syntax.Call) -> None:
 
 def continue_plugin(m: Interpreter, f: Frame, node: syntax.Call) -> None:
     """Step a pending plugin call according to where it stands."""
-    from tscript.machine import WAITING
-
     extra: dict[str, Any] = f.extra  # type: ignore[assignment]
     st = extra["st"]
     if st == "req":
@@ -176,8 +170,6 @@ def continue_plugin(m: Interpreter, f: Frame, node: syntax.Call) -> None:
 
 def apply_outcome(m: Interpreter, f: Frame, node: syntax.Call, outcome: Outcome) -> None:
     """Act on what a plugin function returned."""
-    from tscript.machine import ERROR, PAUSED, WAITING
-
     extra: dict[str, Any] = f.extra  # type: ignore[assignment]
     if isinstance(outcome, Done):
         m.finish_value(outcome.value)
@@ -231,3 +223,7 @@ def assign_module_value(m: Interpreter, node: syntax.Assign, value: Value) -> No
         raise ParameterError(f"'{node.module}.{node.name}' cannot be set", node.line, node.column)
     call = syntax.Call(node.line, node.column, node.module, node.name, [])
     _guard(call, "setter", found.setter, value)
+
+
+# Circular (tscript.machine imports this module's importers): bound once, at the end.
+from tscript.machine import ERROR, PAUSED, WAITING, YIELD  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -22,6 +22,9 @@ class Context(Protocol):
         ...
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 class RealContext:
     """Wall-clock time and random UUIDs."""
 
@@ -30,8 +33,9 @@ class RealContext:
         return datetime.now(UTC)
 
     def new_id(self) -> str:
-        """A random UUID."""
-        return str(uuid.uuid4())
+        """A random UUID (version 4), built without the cost of :class:`uuid.UUID`."""
+        h = os.urandom(16).hex()
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 class VirtualContext:
@@ -92,6 +96,7 @@ def from_micros(micros: int) -> datetime:
 # Saved states repeat the same few times (job start, block starts) in every save and load, so
 # both directions keep a small cache.
 _FORMATTED: dict[int, str] = {}
+_DATES: dict[int, str] = {}
 _PARSED: dict[str, int] = {}
 _CACHE_LIMIT = 4096
 
@@ -99,11 +104,21 @@ _CACHE_LIMIT = 4096
 def format_time(micros: int) -> str:
     """RFC 3339 UTC with microseconds, e.g. ``2025-01-02T03:04:05.000000Z``."""
     text = _FORMATTED.get(micros)
-    if text is None:
-        text = from_micros(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if len(_FORMATTED) >= _CACHE_LIMIT:
-            _FORMATTED.clear()
-        _FORMATTED[micros] = text
+    if text is not None:
+        return text
+    day, rest = divmod(micros, 86_400_000_000)
+    date = _DATES.get(day)
+    if date is None:
+        date = from_micros(day * 86_400_000_000).strftime("%Y-%m-%d")
+        _DATES[day] = date
+    seconds, micro = divmod(rest, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    text = f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z"
+    if len(_FORMATTED) >= _CACHE_LIMIT:
+        _FORMATTED.clear()
+        _DATES.clear()
+    _FORMATTED[micros] = text
     return text
 
 

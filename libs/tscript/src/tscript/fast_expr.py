@@ -248,6 +248,32 @@ def _call(node: syntax.Call) -> tuple[ExprFn, int]:
 
         return run_fatal, cost
     builtin = PURE[node.name]
+    if len(fns) == 1:
+        (n0,), (f0,) = names, fns
+
+        def run1(v: dict[str, Any], m: Any) -> Any:
+            args = {n0: f0(v, m)}  # no comprehension frame on the hot path
+            try:
+                return builtin(args)
+            except ScriptAbort as exc:
+                if exc.line is None:
+                    exc.line, exc.column = node.line, node.column
+                raise
+
+        return run1, cost
+    if len(fns) == 2:
+        (n0, n1), (f0, f1) = names, fns
+
+        def run2(v: dict[str, Any], m: Any) -> Any:
+            args = {n0: f0(v, m), n1: f1(v, m)}
+            try:
+                return builtin(args)
+            except ScriptAbort as exc:
+                if exc.line is None:
+                    exc.line, exc.column = node.line, node.column
+                raise
+
+        return run2, cost
 
     def run(v: dict[str, Any], m: Any) -> Any:
         args = {name: fn(v, m) for name, fn in zip(names, fns, strict=True)}

@@ -130,8 +130,6 @@ class Interpreter:
 
     def run(self, max_steps: int = DEFAULT_SLICE) -> SliceResult:
         """Run until the job stops, waits, or ``max_steps`` steps have been used."""
-        from tscript import handlers
-
         if self.status not in (RUNNING, WAITING):
             return self.result(self.status)
         self.slice_end = self.steps + max_steps
@@ -141,13 +139,17 @@ class Interpreter:
         try:
             if self.n_deadlines:
                 self.check_deadlines()
-            self._loop(handlers.HANDLERS)
+            self._loop(_handlers.HANDLERS)
             self.status = DONE
             self.message = None
             self.position = None
-        except Yield:
+        except Yield as signal:
+            # YIELD and STOP are singletons: raising one again would extend the traceback
+            # chain it still holds (and keep every frame and job in it alive).
+            signal.__traceback__ = None
             outcome = "yielded"
-        except Stop:
+        except Stop as signal:
+            signal.__traceback__ = None
             outcome = self.status
         except ScriptAbort as exc:
             self.abort(exc)
@@ -173,10 +175,10 @@ class Interpreter:
 
     def result(self, outcome: str) -> SliceResult:
         """Describe the current stop as a :class:`SliceResult`."""
-        from tscript.actions import pending_request
-
         line, column = self.position if self.position else (None, None)
-        return SliceResult(outcome, self.message, line, column, self.wake_at, pending_request(self))
+        return SliceResult(
+            outcome, self.message, line, column, self.wake_at, _actions.pending_request(self)
+        )
 
     def abort(self, exc: ScriptAbort) -> None:
         """Stop the job for good with ``exc``."""
@@ -341,60 +343,48 @@ class Interpreter:
 
     def save(self, include_source: bool = True) -> str:
         """The complete state as canonical JSON (see :mod:`tscript.state`)."""
-        from tscript.state import save
-
-        return save(self, include_source)
+        return _state.save(self, include_source)
 
     def pending_request(self) -> dict[str, Any] | None:
         """The remote request the job waits for, or None."""
-        from tscript.actions import pending_request
-
-        return pending_request(self)
+        return _actions.pending_request(self)
 
     def mark_dispatched(self, request_id: str) -> None:
         """Record that the request has been handed out."""
-        from tscript.actions import mark_dispatched
-
-        mark_dispatched(self, request_id)
+        _actions.mark_dispatched(self, request_id)
 
     def deliver_result(self, request_id: str, data: Any) -> None:
         """Accept a remote result (raises DeliveryRejected and changes nothing otherwise)."""
-        from tscript.actions import deliver_result
-
-        deliver_result(self, request_id, data)
+        _actions.deliver_result(self, request_id, data)
 
     def deliver_error(self, request_id: str, message: str) -> None:
         """Accept a remote error: the job goes to error."""
-        from tscript.actions import deliver_error
-
-        deliver_error(self, request_id, message)
+        _actions.deliver_error(self, request_id, message)
 
     def request_lost(self) -> None:
         """The outstanding request is lost: resend if idempotent, else error."""
-        from tscript.actions import request_lost
-
-        request_lost(self)
+        _actions.request_lost(self)
 
     def resume(self) -> None:
         """Continue a paused job."""
-        from tscript.actions import resume
-
-        resume(self)
+        _actions.resume(self)
 
     def reset(self) -> None:
         """Retry the failed step of a job in error."""
-        from tscript.actions import reset
-
-        reset(self)
+        _actions.reset(self)
 
     def rollback(self) -> None:
         """Undo the failed call of a job in error."""
-        from tscript.actions import rollback
-
-        rollback(self)
+        _actions.rollback(self)
 
     def progress(self) -> dict[str, Any]:
         """Where the job is: percent, message and levels (tscript.md §12.6)."""
         from tscript.progress import progress
 
         return progress(self)
+
+
+# Circular (these modules import this one): bound once here instead of on every call.
+from tscript import actions as _actions  # noqa: E402
+from tscript import handlers as _handlers  # noqa: E402
+from tscript import state as _state  # noqa: E402

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tscript.codec import from_json, to_json
 from tscript.context import Context
 from tscript.errors import ParameterError
 from tscript.values import Value
@@ -105,8 +106,6 @@ class Function(abc.ABC):
 
     def on_result(self, fstate: JSON, data: JSON, ctx: Context) -> Outcome:
         """Turn a remote result into the next outcome; by default the call yields ``data``."""
-        from tscript.codec import from_json
-
         return Done(from_json(data))
 
     def rollback(self, fstate: JSON, ctx: Context) -> Outcome:
@@ -162,8 +161,6 @@ class _Remote(Function):
     def start(self, args: dict[str, Value], ctx: Context) -> Outcome:
         if all(value.__class__ in _PLAIN for value in args.values()):
             return Send(self._module, self._function, args, None)
-        from tscript.codec import to_json
-
         return Send(self._module, self._function, to_json(args), None)
 
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 import orjson
 
 from tscript.codec import CodecError, from_state_json, to_state_json
-from tscript.context import Context, format_time, parse_time
+from tscript.context import Context, RealContext, format_time, parse_time
 from tscript.errors import StateError
 from tscript.machine import Frame, Interpreter
 from tscript.plugins import Registry
@@ -150,8 +150,6 @@ def load(
         StateError: Unknown (newer) version, a program that does not match, or a malformed
             document. Nothing runs in that case.
     """
-    from tscript.context import RealContext
-
     try:
         document = loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
