@@ -1,0 +1,1 @@
+"""The built-in foundation and complex types (inventory spec §4.2)."""
