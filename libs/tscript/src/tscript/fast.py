@@ -64,6 +64,19 @@ class FastExpr:
         self.maxcost = maxcost
 
 
+class FastArgs:
+    """The arguments of a call that may suspend, when every argument is pure."""
+
+    __slots__ = ("cost", "fns", "maxcost")
+
+    def __init__(
+        self, fns: list[Callable[[dict[str, Any], Any], Any]], cost: int, maxcost: float
+    ) -> None:
+        self.fns = fns
+        self.cost = cost
+        self.maxcost = maxcost
+
+
 class FastCode:
     """The fast-path closures of one program, indexed by node number.
 
@@ -77,6 +90,7 @@ class FastCode:
         self.stmts: list[FastStmt | None] = [None] * count
         self.loops: list[LoopFn | None] = [None] * count
         self.exprs: list[FastExpr | None] = [None] * count
+        self.call_args: list[FastArgs | None] = [None] * count
         self._pure: dict[int, bool] = {}
         self._maxcost: dict[int, float] = {}
         inside_exists = _inside_exists(program)
@@ -104,6 +118,17 @@ class FastCode:
         ):
             fn, cost = compile_expr(node)
             self.exprs[node.nid] = FastExpr(fn, cost, self.maxcost(node))
+        elif (
+            node.__class__ is syntax.Call
+            and node.nid not in inside_exists
+            and all(self.pure(child) for child in syntax.children(node))
+        ):
+            compiled = [compile_expr(expr) for _, expr in node.args]
+            self.call_args[node.nid] = FastArgs(
+                [fn for fn, _ in compiled],
+                sum(cost for _, cost in compiled),
+                sum(self.maxcost(child) for child in syntax.children(node)),
+            )
 
     # --- analysis ------------------------------------------------------------------------
 

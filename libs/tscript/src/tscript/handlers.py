@@ -67,8 +67,10 @@ def h_while(m: Interpreter, f: Frame) -> None:
     """``while``: pc 0 tests the condition, pc 1 means the body has run."""
     node: syntax.While = f.node
     if f.pc:
+        # The body has run: test the condition again in this same step of the loop.
         f.pc = 0
-    elif not f.vals:
+        f.vals.clear()
+    if not f.vals:
         loop = m.program.fast.loops[node.nid]
         if loop is not None and not m.n_deadlines and loop(m.vars, m, True):
             m.finish_stmt()

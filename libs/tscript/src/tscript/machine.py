@@ -124,7 +124,8 @@ class Interpreter:
 
     def now(self) -> int:
         """The context's time in microseconds since the epoch."""
-        return to_micros(self.ctx.now())
+        micros = getattr(self.ctx, "micros", None)
+        return micros() if micros is not None else to_micros(self.ctx.now())
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -225,11 +226,25 @@ class Interpreter:
                     f"variable '{node.name}' is not defined", node.line, node.column
                 ) from None
         elif cls is syntax.QName:
-            from tscript.calls import read_value
-
-            parent.vals.append(read_value(self, node))
+            parent.vals.append(_calls.read_value(self, node))
         else:
-            self.frames.append(Frame(node, 0, [], None))
+            frame = Frame(node, 0, [], None)
+            self.frames.append(frame)
+            if cls is syntax.Call:
+                self._start_call(node, frame)
+
+    def _start_call(self, node: Any, frame: Frame) -> None:
+        """Evaluate pure arguments in one go and start the call in this same step."""
+        args = self.program.fast.call_args[node.nid]
+        if args is None or args.maxcost > min(self.slice_end, self.limit) - self.steps:
+            return
+        self.steps += args.cost
+        variables = self.vars
+        frame.vals = [fn(variables, self) for fn in args.fns]
+        if node.module is None:
+            _calls.call_builtin(self, frame, node)
+        else:
+            _calls.start_plugin(self, frame, node)
 
     def start_stmt(self, node: Any) -> None:
         """Start statement ``node`` (fast path when it cannot suspend and the budget allows)."""
@@ -386,5 +401,6 @@ class Interpreter:
 
 # Circular (these modules import this one): bound once here instead of on every call.
 from tscript import actions as _actions  # noqa: E402
+from tscript import calls as _calls  # noqa: E402
 from tscript import handlers as _handlers  # noqa: E402
 from tscript import state as _state  # noqa: E402

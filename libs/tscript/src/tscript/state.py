@@ -95,7 +95,7 @@ def _save_frames(m: Interpreter) -> list[Any]:
     out: list[Any] = []
     for frame in m.frames:
         vals: list[Any] = []
-        for value in frame.vals:
+        for value in frame.vals or ():
             if value.__class__ is list or value.__class__ is dict:
                 if refs is None:
                     refs = _container_paths(m.vars)
@@ -104,8 +104,11 @@ def _save_frames(m: Interpreter) -> list[Any]:
             else:
                 vals.append(to_state_json(value))
         extra = frame.extra
-        if extra is not None and any(key in extra for key in _TIME_KEYS):
-            extra = {k: format_time(v) if k in _TIME_KEYS else v for k, v in extra.items()}
+        if extra and ("start" in extra or "deadline" in extra or "wake" in extra):
+            extra = dict(extra)
+            for key in _TIME_KEYS:
+                if key in extra:
+                    extra[key] = format_time(extra[key])
         out.append([frame.node.nid, frame.pc, vals, extra])
     return out
 
@@ -219,7 +222,7 @@ def _restore(m: Interpreter, doc: dict[str, Any]) -> None:
     for nid, pc, vals, extra in doc["frames"]:
         if not isinstance(nid, int) or not 0 <= nid < len(nodes) or not isinstance(pc, int):
             raise StateError(f"frame refers to no node: {nid!r}")
-        if extra is not None:
+        if extra and ("start" in extra or "deadline" in extra or "wake" in extra):
             for key in _TIME_KEYS:
                 if key in extra:
                     extra[key] = parse_time(extra[key])
