@@ -9,17 +9,21 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lint typecheck test test-only bench clean
+.PHONY: install run lint typecheck test test-only bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml subcontractor/pyproject.toml deploy/local/pyproject.toml)
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	touch $@
 
 install: $(VENV)/.synced
+
+# The whole system on one machine: inventory, foreman and a sim agent on SQLite under ./var/.
+run: install
+	$(BIN)/python -m contractor.local run
 
 lint: install
 	$(BIN)/ruff check .

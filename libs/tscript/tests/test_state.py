@@ -224,3 +224,16 @@ def test_golden_states_still_load_and_resume(update_golden: bool) -> None:
         final, result = drive_with_actions(job)
         assert result.status == data["expect"]["status"]
         assert to_state_json(final.vars) == data["expect"]["variables"]
+
+
+def test_a_pending_delay_is_not_taken_for_a_block_deadline_after_a_load() -> None:
+    job = start("begin( max_time=1:00 )\n  delay( seconds=5 )\nend\ndelay( seconds=3 )\naa = 1")
+    assert job.run().status == "waiting"
+    job = state.load(job.save(), job.registry, job.ctx)
+    job.ctx.advance(7)  # past the delay's own deadline, inside the block's max_time
+    assert job.run().status == "waiting"
+    job = state.load(job.save(), job.registry, job.ctx)
+    assert job.n_deadlines == 0
+    job.ctx.advance(10)
+    result = job.run()
+    assert (result.status, job.vars) == ("done", {"aa": 1})

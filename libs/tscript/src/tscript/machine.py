@@ -292,7 +292,7 @@ class Interpreter:
     def finish_stmt(self) -> None:
         """Pop the current statement frame."""
         frame = self.frames.pop()
-        if frame.extra is not None and "deadline" in frame.extra:
+        if frame.node.__class__ is syntax.Block and frame.extra and "deadline" in frame.extra:
             self.n_deadlines -= 1
 
     def unwind(self, signal: Unwind) -> None:
@@ -335,7 +335,12 @@ class Interpreter:
         now = self.now()
         for index, frame in enumerate(self.frames):
             extra = frame.extra
-            if extra is not None and "deadline" in extra and now > extra["deadline"]:
+            if (
+                frame.node.__class__ is syntax.Block
+                and extra is not None
+                and "deadline" in extra
+                and now > extra["deadline"]
+            ):
                 node = frame.node
                 what = node.description or f"block at line {node.line}"
                 raise self.halt(
@@ -344,7 +349,11 @@ class Interpreter:
 
     def next_deadline(self) -> int | None:
         """The earliest ``max_time`` deadline of the open blocks, if any."""
-        times = [f.extra["deadline"] for f in self.frames if f.extra and "deadline" in f.extra]
+        times = [
+            f.extra["deadline"]
+            for f in self.frames
+            if f.node.__class__ is syntax.Block and f.extra and "deadline" in f.extra
+        ]
         return min(times) if times else None
 
     # --- convenience -------------------------------------------------------------------

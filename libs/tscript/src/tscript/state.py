@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import orjson
 
+from tscript import syntax
 from tscript.codec import CodecError, from_state_json, to_state_json
 from tscript.context import Context, RealContext, format_time, parse_time
 from tscript.errors import StateError
@@ -231,7 +232,10 @@ def _restore(m: Interpreter, doc: dict[str, Any]) -> None:
     if frames and frames[0].node is not m.program.script:
         raise StateError("the outermost frame is not the script")
     m.frames = frames
-    m.n_deadlines = sum(1 for f in frames if f.extra and "deadline" in f.extra)
+    # Only blocks count: a pending delay() call keeps its own "deadline" in its frame too.
+    m.n_deadlines = sum(
+        1 for f in frames if f.node.__class__ is syntax.Block and f.extra and "deadline" in f.extra
+    )
 
 
 def _load_value(variables: dict[str, Value], value: Any) -> Value:

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from contractor.servicekit import testing
+from pytest_asyncio import is_async_test
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    marker = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if is_async_test(item) and HERE in Path(str(item.path)).parents:
+            item.add_marker(marker, append=False)
+
+
+@pytest.fixture(scope="session")
+async def kit_pg_url() -> AsyncIterator[str]:
+    admin = testing.admin_url()
+    if not await testing.postgres_available(admin):
+        message = f"PostgreSQL is not reachable at {admin}"
+        if testing.postgres_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    async with testing.throwaway_database(admin, "servicekit_test") as url:
+        yield url

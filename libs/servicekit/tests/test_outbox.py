@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from contractor.servicekit import outbox
+from contractor.servicekit.db import create_engine, create_session_factory
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+metadata = MetaData()
+events = outbox.events_table(metadata, "kit_events")
+
+
+def new(key: str, type: str = "thing.created") -> outbox.NewEvent:
+    return outbox.NewEvent(
+        type=type,
+        subject_kind="thing",
+        subject_key=key,
+        data={"k": key},
+        actor={"kind": "test"},
+        site="s1",
+    )
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def kit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("kit_pg_url")
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'kit.sqlite3'}"
+
+
+@pytest.fixture
+async def sessions(kit_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    url = kit_url
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+    signal = outbox.FeedSignal()
+    try:
+        yield create_session_factory(engine, outbox.session_info(signal, "kit_events"))
+    finally:
+        await engine.dispose()
+
+
+async def test_append_and_read_in_order(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        for key in ("a", "b", "c"):
+            await outbox.append(session, events, new(key))
+    async with sessions() as session:
+        rows, scanned = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 2))
+        assert [r.subject_key for r in rows] == ["a", "b"] and scanned == rows[-1].cursor
+        rows, scanned = await outbox.read_page(
+            session, events, outbox.FeedQuery(scanned, [], None, 10)
+        )
+        assert [r.subject_key for r in rows] == ["c"]
+        assert scanned == await outbox.head_cursor(session, events)
+
+
+async def test_rolled_back_events_vanish(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        await session.begin()
+        await outbox.append(session, events, new("gone"))
+        await session.rollback()
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+        assert rows == []
+
+
+async def test_cursor_order_is_commit_order_on_postgresql(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = sessions(), sessions()
+    try:
+        await first.begin()
+        await outbox.append(first, events, new("first"))
+        # The second writer must wait for the first's commit before drawing its cursor.
+        late = asyncio.create_task(_append_and_commit(second, "second"))
+        await asyncio.sleep(0.3)
+        assert not late.done()
+        await first.commit()
+        await asyncio.wait_for(late, 10)
+    finally:
+        await first.close()
+        await second.close()
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+    assert [r.subject_key for r in rows] == ["first", "second"]
+
+
+async def _append_and_commit(session: AsyncSession, key: str) -> None:
+    await session.begin()
+    await outbox.append(session, events, new(key))
+    await session.commit()
+
+
+async def test_wait_for_page_wakes_on_commit(sessions: async_sessionmaker[AsyncSession]) -> None:
+    signal = sessions.kw["info"][outbox.SIGNAL_INFO_KEY]
+    query = outbox.FeedQuery(0, ["thing.*"], None, 10)
+    waiter = asyncio.create_task(
+        outbox.wait_for_page(sessions, events, query, wait=10, signal=signal, poll_interval=5)
+    )
+    await asyncio.sleep(0.2)
+    async with sessions() as session, session.begin():
+        await outbox.append(session, events, new("x", "other.created"))
+        await outbox.append(session, events, new("y"))
+    rows, _ = await asyncio.wait_for(waiter, 3)
+    assert [r.subject_key for r in rows] == ["y"]
+
+
+async def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'lock.sqlite3'}")
+    try:
+        async with engine.begin() as connection:
+            mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            assert mode == "wal"
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        sessions = create_session_factory(engine)
+        holder = sessions()
+        await holder.begin()
+        await holder.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock is taken now
+        other = asyncio.create_task(_insert(sessions))
+        await asyncio.sleep(0.3)
+        assert not other.done()
+        await holder.commit()
+        await holder.close()
+        await asyncio.wait_for(other, 10)
+    finally:
+        await engine.dispose()
+
+
+async def _insert(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(text("INSERT INTO t VALUES (1)"))

@@ -1,0 +1,1 @@
+"""Foreman's routers: public job API, agent API, registry and health."""

@@ -1,0 +1,117 @@
+"""The stepper loop: claim due jobs (``FOR UPDATE SKIP LOCKED``) and step them (spec §3.2)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Final
+
+from contractor.foreman import orm
+from contractor.foreman.runner import step
+from contractor.foreman.runtime import Runtime
+from contractor.foreman.states import JobState
+from contractor.foreman.store import jobs
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+logger = logging.getLogger(__name__)
+ACTOR: Final = "system:stepper"
+DUE_STATES: Final = (
+    JobState.RUNNING.value,
+    JobState.WAITING_DELAY.value,
+    JobState.WAITING_SIGNAL.value,
+)
+INTERNAL_BACKOFF_S: Final = 5.0
+INTERNAL_LIMIT: Final = 3
+
+
+async def run(sessions: async_sessionmaker[AsyncSession], rt: Runtime, stop: asyncio.Event) -> None:
+    """Step due jobs until ``stop`` is set; sleep until woken or the next due time."""
+    while not stop.is_set():
+        try:
+            stepped = await step_batch(sessions, rt)
+            pause = 0.0 if stepped else await _idle_time(sessions, rt)
+        except Exception:
+            logger.exception("stepper batch failed")
+            pause = rt.settings.sweep_s
+        if pause > 0 and not stop.is_set():  # no await between the check and the wait
+            await rt.jobs.wait(pause)
+
+
+async def step_batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -> int:
+    """Claim up to ``step_batch`` due jobs, step each, commit once; return how many."""
+    async with sessions() as session, session.begin():
+        now = rt.clock.now()
+        rows = list(
+            await session.scalars(
+                select(orm.Job)
+                .where(orm.Job.runnable_at <= now, orm.Job.state.in_(DUE_STATES))
+                .order_by(orm.Job.runnable_at)
+                .limit(rt.settings.step_batch)
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        )
+        for job in rows:
+            await _step_one(session, job, rt, now)
+    return len(rows)
+
+
+async def _step_one(session: AsyncSession, job: orm.Job, rt: Runtime, now: datetime) -> None:
+    job_id = job.id  # the rollback below expires the row; reading it then would do I/O
+    started = time.perf_counter()
+    outcome = "internal_error"
+    try:
+        async with session.begin_nested():
+            if job.state != JobState.RUNNING.value:
+                await jobs.transition(session, job, "wake", actor=ACTOR, now=now)
+            await step.step(session, job, rt)
+            job.internal_failures = 0
+            outcome = job.state
+    except Exception as exc:
+        # One job's failure never stops the others (spec §2.5).
+        logger.exception("stepping job %s failed", job_id)
+        await session.refresh(job)
+        await _internal_failure(session, job, rt, now, exc)
+    finally:
+        rt.metrics.steps.labels(outcome).inc()
+        rt.metrics.step_seconds.labels(outcome).observe(time.perf_counter() - started)
+
+
+async def _internal_failure(
+    session: AsyncSession, job: orm.Job, rt: Runtime, now: datetime, exc: Exception
+) -> None:
+    job.internal_failures += 1
+    if job.internal_failures < INTERNAL_LIMIT:
+        job.runnable_at = now + timedelta(seconds=INTERNAL_BACKOFF_S)
+        return
+    if job.state != JobState.RUNNING.value:
+        await jobs.transition(session, job, "wake", actor=ACTOR, now=now)
+    job.runnable_at = None
+    await jobs.transition(
+        session,
+        job,
+        "step",
+        actor=ACTOR,
+        now=now,
+        to=JobState.ERROR,
+        origin="internal",
+        message=f"internal error: {type(exc).__name__}",
+    )
+
+
+async def _idle_time(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -> float:
+    """Seconds until the earliest future ``runnable_at``, at most the sweep interval."""
+    async with sessions() as session:
+        now = rt.clock.now()
+        due: datetime | None = await session.scalar(
+            select(orm.Job.runnable_at)
+            .where(orm.Job.runnable_at > now, orm.Job.state.in_(DUE_STATES))
+            .order_by(orm.Job.runnable_at)
+            .limit(1)
+        )
+    if due is None:
+        return rt.settings.sweep_s
+    return max(0.001, min(rt.settings.sweep_s, (due - now).total_seconds()))

@@ -1,0 +1,1 @@
+"""TScript hosting: the modules a job sees, one step of a job, and operator actions."""

@@ -1,0 +1,63 @@
+"""Loading and saving a job's interpreter (state saved without source, decision 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contractor.foreman import orm
+from contractor.foreman.clock import Clock, JobContext
+from contractor.foreman.runner import bindings
+from contractor.foreman.runner.signaling import SignalBox
+from contractor.foreman.runner.writes import WriteBatch
+from contractor.foreman.store import programs, signals
+from sqlalchemy.ext.asyncio import AsyncSession
+from tscript import state as tstate
+from tscript import syntax
+from tscript.machine import Interpreter
+from tscript.plugins import Function
+from tscript.program import compile_program
+
+
+async def load(
+    session: AsyncSession,
+    job: orm.Job,
+    clock: Clock,
+    step_limit: int,
+    batch: WriteBatch | None = None,
+    box: SignalBox | None = None,
+) -> Interpreter:
+    """The job's interpreter: started fresh, or loaded from ``job.interp``."""
+    assert job.program_id is not None, "a job is stepped only once it has a program"
+    program = compile_program(await programs.source(session, job.program_id))
+    batch = batch or WriteBatch(job.snapshot or {}, job.overlay)
+    box = box or SignalBox(await signals.current(session, job.id))
+    registry = bindings.registry(batch, job.target_kind, box)
+    ctx = JobContext(clock)
+    if job.interp is None:
+        return Interpreter.start(program, registry, ctx, step_limit=step_limit)
+    return tstate.load(job.interp, registry, ctx, program=program)
+
+
+def save(job: orm.Job, interp: Interpreter) -> int:
+    """Store the interpreter state and progress in the job; return the state's size."""
+    job.interp = interp.save(include_source=False)
+    job.progress = progress(interp)
+    return len(job.interp.encode())
+
+
+def progress(interp: Interpreter) -> dict[str, Any]:
+    """``Interpreter.progress()`` plus the current line."""
+    found = interp.progress()
+    found["line"] = interp.position[0] if interp.position else None
+    return found
+
+
+def current_function(interp: Interpreter) -> Function | None:
+    """The host function of the call in progress (top frame), if any."""
+    if not interp.frames:
+        return None
+    node = interp.frames[-1].node
+    if not isinstance(node, syntax.Call) or node.module is None:
+        return None
+    module = interp.registry.get(node.module)
+    return module.functions.get(node.name) if module is not None else None

@@ -1,0 +1,1 @@
+"""Pydantic request and response models of foreman's API."""

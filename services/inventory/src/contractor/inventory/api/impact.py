@@ -1,0 +1,55 @@
+"""Impact queries (§9)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from contractor.inventory import orm, store
+from contractor.inventory.deps import Reader, SessionDep
+from contractor.inventory.errors import ResourceNotFound
+from fastapi import APIRouter, Query
+
+router = APIRouter(tags=["impact"])
+RootKind = Literal["site", "complex", "foundation", "structure", "dependency"]
+TABLES: dict[str, Any] = {
+    "site": orm.Site,
+    "complex": orm.Complex,
+    "foundation": orm.Foundation,
+    "structure": orm.Structure,
+    "dependency": orm.Dependency,
+}
+
+
+@router.get("/impact/{kind}/{key}")
+async def read_impact(
+    kind: RootKind,
+    key: str,
+    session: SessionDep,
+    _: Reader,
+    max_depth: Annotated[int, Query(ge=1, le=64)] = 64,
+    kinds: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> dict[str, Any]:
+    """List everything that depends on an object, nearest first."""
+    lookup: Any = int(key) if kind in ("structure", "dependency") and key.isdigit() else key
+    if (kind in ("structure", "dependency") and not key.isdigit()) or await session.get(
+        TABLES[kind], lookup
+    ) is None:
+        raise ResourceNotFound(kind, key)
+    wanted = {k.strip() for k in kinds.split(",")} if kinds else set(store.impact.KINDS)
+    found = [
+        row
+        for row in await store.impact.walk(session, kind, key, max_depth=max_depth)
+        if row[0] in wanted
+    ]
+    counts = {k: sum(1 for row in found if row[0] == k) for k in store.impact.KINDS}
+    items = []
+    for row_kind, row_key, depth, via in found[:limit]:
+        about = await store.impact.describe(session, row_kind, row_key)
+        items.append({"kind": row_kind, "key": row_key, "depth": depth, "via": via, **about})
+    return {
+        "root": {"kind": kind, "key": key},
+        "counts": counts,
+        "items": items,
+        "truncated": len(found) > limit,
+    }

@@ -1,0 +1,77 @@
+"""Request dependencies, declared once so that route signatures read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from contractor.inventory import store
+from contractor.inventory.encryption import SecretBox
+from contractor.servicekit.auth import READERS, Principal, Role, bearer_token, require_role
+from contractor.servicekit.errors import FieldError
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; the route opens the transaction.
+
+    Reads (GET, HEAD) use the readers' sessions, which never take SQLite's write lock.
+    """
+    factory = request.app.state.read_sessions if request.method in READ_METHODS else None
+    async with (factory or request.app.state.sessions)() as session:
+        yield session
+
+
+async def authenticate(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Check the bearer token, in a short transaction of its own."""
+    presented = bearer_token(authorization)
+    async with request.app.state.read_sessions() as session:
+        principal, stale = await store.tokens.authenticate(session, presented)
+    if stale:  # noting the use is a write: at most once a minute per token
+        async with request.app.state.sessions() as session, session.begin():
+            await store.tokens.touch(session, principal.token_id)
+    return principal
+
+
+def requires(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency that lets only ``roles`` through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def _check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        return require_role(principal, allowed)
+
+    return _check
+
+
+def get_box(request: Request) -> SecretBox:
+    """The secret box built in the lifespan."""
+    box: SecretBox = request.app.state.box
+    return box
+
+
+def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """The version an ``If-Match`` header names (``None`` without one, or for ``*``)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise FieldError(["header", "If-Match"], 'If-Match must be an ETag such as "3"')
+    return int(tag)
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+Caller = Annotated[Principal, Depends(authenticate)]
+Reader = Annotated[Principal, Depends(requires(*READERS))]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+Operator = Annotated[Principal, Depends(requires(Role.ADMIN, Role.OPERATOR))]
+Service = Annotated[Principal, Depends(requires(Role.SERVICE))]
+AgentOrService = Annotated[Principal, Depends(requires(Role.AGENT, Role.SERVICE))]
+Transitioner = Annotated[Principal, Depends(requires(Role.ADMIN, Role.OPERATOR, Role.SERVICE))]
+Box = Annotated[SecretBox, Depends(get_box)]
+IfMatch = Annotated[int | None, Depends(if_match)]
+READ_ALL = [Depends(requires(*READERS))]

@@ -1,0 +1,80 @@
+"""The inventory application: ``create_app(settings)`` and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from contractor.inventory import api, deps, migrate, orm, retention
+from contractor.inventory.config import ConfigRenderer
+from contractor.inventory.encryption import secret_box
+from contractor.inventory.settings import Settings
+from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
+from contractor.servicekit.errors import install_problem_handlers
+from contractor.servicekit.feed import Feed, feed_router
+from contractor.servicekit.limits import MIB, BodyRule, RequestLimits
+from contractor.servicekit.outbox import FeedSignal, session_info
+from fastapi import FastAPI
+
+API_PREFIX = "/api/v1"
+FEED_CHANNEL = "inventory_events"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the inventory app; nothing connects until the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        box = secret_box(settings)
+        engine = create_engine(settings.database_url, echo=settings.sql_echo)
+        # SQLite: readers get their own engine so that they never queue for the write lock.
+        readers = (
+            create_engine(settings.database_url, echo=settings.sql_echo, read_only=True)
+            if is_sqlite(settings.database_url)
+            else engine
+        )
+        try:
+            await migrate.ensure_current(engine)
+            signal = FeedSignal()
+            sessions = create_session_factory(engine, session_info(signal, FEED_CHANNEL))
+            read_sessions = create_session_factory(readers, session_info(signal, FEED_CHANNEL))
+            app.state.settings = settings
+            app.state.box = box
+            app.state.renderer = ConfigRenderer(max_rounds=settings.render_max_rounds)
+            app.state.sessions = sessions
+            app.state.read_sessions = read_sessions
+            app.state.feed = Feed(read_sessions, orm.events, signal, settings.feed_poll_interval_s)
+            purger = asyncio.create_task(
+                retention.purge_forever(
+                    sessions, settings.event_retention_days, settings.event_purge_interval_s
+                )
+            )
+            try:
+                yield
+            finally:
+                purger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
+        finally:
+            await engine.dispose()
+            if readers is not engine:
+                await readers.dispose()
+
+    app = FastAPI(title="Contractor inventory", version="1", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(
+        RequestLimits,
+        overrides={
+            f"{API_PREFIX}/blueprints/import": BodyRule(
+                5 * MIB, frozenset({"application/toml", "text/plain"})
+            )
+        },
+    )
+    app.include_router(api.health.router)
+    for router in api.ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(feed_router(), prefix=API_PREFIX, dependencies=deps.READ_ALL)
+    return app

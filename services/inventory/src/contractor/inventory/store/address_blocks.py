@@ -1,0 +1,235 @@
+"""Address blocks (§7.3): subnets of a site, with bounds, gateway, overlap and usage rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contractor.inventory import addressing, orm
+from contractor.inventory.errors import (
+    AlreadyExists,
+    InUse,
+    Overlap,
+    PrefixExcludesAddresses,
+    ResourceNotFound,
+    invalid,
+)
+from contractor.inventory.store import listing, rows
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def get(session: AsyncSession, block_id: int, *, lock: bool = False) -> orm.AddressBlock:
+    """Load one block (``lock``: ``FOR UPDATE`` on PostgreSQL).
+
+    Raises:
+        ResourceNotFound: No such block.
+    """
+    stmt = select(orm.AddressBlock).where(orm.AddressBlock.id == block_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = await session.scalar(stmt)
+    if found is None:
+        raise ResourceNotFound("address block", block_id)
+    return found
+
+
+def filtered(*, sites: list[str] | None, name: str | None) -> Select[orm.AddressBlock]:
+    """The list query with its filters."""
+    stmt = select(orm.AddressBlock)
+    if sites is not None:
+        stmt = stmt.where(orm.AddressBlock.site.in_(sites))
+    if name is not None:
+        stmt = stmt.where(orm.AddressBlock.name == name)
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession, stmt: Select[orm.AddressBlock], *, limit: int, cursor: str | None
+) -> tuple[list[orm.AddressBlock], str | None]:
+    """One page of blocks by id."""
+    return await listing.page(session, stmt, orm.AddressBlock.id, limit=limit, cursor=cursor)
+
+
+def bounds(block: orm.AddressBlock) -> tuple[int, int]:
+    """The usable offsets of a block."""
+    return addressing.bounds(block.prefix, block.is_ipv4)
+
+
+def gateway(block: orm.AddressBlock) -> int | None:
+    """The gateway offset, if set."""
+    return None if block.gateway_offset is None else addressing.unpack(block.gateway_offset)
+
+
+def _shape(subnet_text: str, prefix: int, gateway_offset: int | None) -> dict[str, Any]:
+    try:
+        value, is_ipv4 = addressing.parse(subnet_text)
+    except ValueError as exc:
+        raise invalid(["body", "subnet"], f"{subnet_text!r} is not an IP address") from exc
+    if not 1 <= prefix <= (32 if is_ipv4 else 128):
+        raise invalid(
+            ["body", "prefix"], "prefix must be 1–32 (IPv4) or 1–128 (IPv6)", "invalid-prefix"
+        )
+    subnet = addressing.clear_host_bits(value, prefix, is_ipv4)
+    low, high = addressing.bounds(prefix, is_ipv4)
+    if gateway_offset is not None and (
+        addressing.host_bits(prefix, is_ipv4) == 0 or not low <= gateway_offset <= high
+    ):
+        raise invalid(
+            ["body", "gateway_offset"],
+            f"gateway must be between {low} and {high}",
+            "invalid-gateway",
+        )
+    return {
+        "subnet": addressing.pack(subnet),
+        "max_address": addressing.pack(subnet + 2 ** addressing.host_bits(prefix, is_ipv4) - 1),
+        "prefix": prefix,
+        "is_ipv4": is_ipv4,
+        "gateway_offset": None if gateway_offset is None else addressing.pack(gateway_offset),
+    }
+
+
+async def _check_overlap(
+    session: AsyncSession, site: str, shape: dict[str, Any], own: int | None
+) -> None:
+    stmt = select(orm.AddressBlock).where(
+        orm.AddressBlock.site == site,
+        orm.AddressBlock.subnet <= shape["max_address"],
+        orm.AddressBlock.max_address >= shape["subnet"],
+    )
+    for other in await session.scalars(stmt):
+        if other.id != own:
+            raise Overlap(f"the block overlaps block {other.id} ({other.name})", block=other.id)
+
+
+async def _check_name(session: AsyncSession, site: str, name: str, own: int | None) -> None:
+    other = await session.scalar(
+        select(orm.AddressBlock.id).where(
+            orm.AddressBlock.site == site, orm.AddressBlock.name == name
+        )
+    )
+    if other is not None and other != own:
+        raise AlreadyExists("address block", f"{site}/{name}")
+
+
+async def create(session: AsyncSession, values: dict[str, Any]) -> orm.AddressBlock:
+    """Create a block (host bits cleared)."""
+    if await session.get(orm.Site, values["site"]) is None:
+        raise invalid(["body", "site"], f"site {values['site']} does not exist")
+    shape = _shape(values["subnet"], values["prefix"], values.get("gateway_offset"))
+    await _check_name(session, values["site"], values["name"], None)
+    await _check_overlap(session, values["site"], shape, None)
+    block = orm.AddressBlock(site=values["site"], name=values["name"], **shape)
+    rows.stamp_new(block)
+    session.add(block)
+    await session.flush()
+    return block
+
+
+async def update(
+    session: AsyncSession, block: orm.AddressBlock, changes: dict[str, Any], expected: int | None
+) -> list[str]:
+    """Apply a PATCH; addresses keep their offsets and must still fit."""
+    rows.check_version(block, expected)
+    updates: dict[str, Any] = {}
+    if changes.get("name") is not None:
+        await _check_name(session, block.site, changes["name"], block.id)
+        updates["name"] = changes["name"]
+    if {"subnet", "prefix", "gateway_offset"} & set(changes):
+        subnet = changes.get("subnet") or addressing.show(
+            addressing.unpack(block.subnet), block.is_ipv4
+        )
+        prefix = changes.get("prefix") or block.prefix
+        gw = changes["gateway_offset"] if "gateway_offset" in changes else gateway(block)
+        shape = _shape(subnet, prefix, gw)
+        await _check_overlap(session, block.site, shape, block.id)
+        await _check_offsets_fit(session, block.id, shape)
+        updates.update(shape, free_hint=None)
+    changed = rows.apply_changes(block, updates)
+    await session.flush()
+    return [c for c in changed if c not in ("max_address", "free_hint", "is_ipv4")]
+
+
+async def _check_offsets_fit(session: AsyncSession, block_id: int, shape: dict[str, Any]) -> None:
+    low, high = addressing.bounds(shape["prefix"], shape["is_ipv4"])
+    gw = None if shape["gateway_offset"] is None else addressing.unpack(shape["gateway_offset"])
+    offsets = await session.scalars(
+        select(orm.Address.offset).where(orm.Address.address_block == block_id)
+    )
+    bad = sorted(
+        o
+        for o in (addressing.unpack(raw) for raw in offsets if raw is not None)
+        if not low <= o <= high or o == gw
+    )
+    if bad:
+        raise PrefixExcludesAddresses(f"offsets {bad} would not fit", offsets=bad)
+
+
+async def delete_block(
+    session: AsyncSession, block: orm.AddressBlock, expected: int | None
+) -> None:
+    """Delete a block with no addresses and no network links."""
+    rows.check_version(block, expected)
+    addresses = await _count(session, orm.Address.address_block == block.id)
+    links = await _count(session, orm.NetworkLink.address_block == block.id)
+    if addresses or links:
+        raise InUse(f"address block {block.id} is in use", addresses=addresses, networks=links)
+    await session.delete(block)
+    await session.flush()
+
+
+async def _count(session: AsyncSession, condition: Any) -> int:
+    table = condition.left.table
+    return int(await session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
+
+
+async def usage(session: AsyncSession, block: orm.AddressBlock) -> dict[str, int]:
+    """``{size, static, reserved, dynamic, free}`` (a set gateway counts as reserved)."""
+    low, high = bounds(block)
+    counts = dict(
+        (
+            await session.execute(
+                select(orm.Address.kind, func.count())
+                .where(orm.Address.address_block == block.id)
+                .group_by(orm.Address.kind)
+            )
+        ).all()
+    )
+    size = high - low + 1
+    static, dynamic = counts.get("address", 0), counts.get("dynamic", 0)
+    reserved = counts.get("reserved", 0) + (1 if block.gateway_offset is not None else 0)
+    return {
+        "size": size,
+        "static": static,
+        "reserved": reserved,
+        "dynamic": dynamic,
+        "free": size - static - reserved - dynamic,
+    }
+
+
+async def first_free(session: AsyncSession, block: orm.AddressBlock) -> int | None:
+    """The lowest free offset, walking used offsets from the block's hint (never the range)."""
+    low, high = bounds(block)
+    gw = gateway(block)
+    candidate = max(low, addressing.unpack(block.free_hint) if block.free_hint else low)
+    while candidate <= high:
+        batch = [
+            addressing.unpack(raw or bytes(16))
+            for raw in await session.scalars(
+                select(orm.Address.offset)
+                .where(
+                    orm.Address.address_block == block.id,
+                    orm.Address.offset >= addressing.pack(candidate),
+                )
+                .order_by(orm.Address.offset)
+                .limit(1000)
+            )
+        ]
+        taken = sorted({*batch, *([gw] if gw is not None and gw >= candidate else [])})
+        for used in taken:
+            if used > candidate:
+                return candidate
+            if used == candidate:
+                candidate += 1
+        if len(batch) < 1000:
+            break
+    return candidate if candidate <= high else None

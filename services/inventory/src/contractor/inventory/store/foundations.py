@@ -1,0 +1,337 @@
+"""Foundations: create, read, list, change and delete (§3.4); state moves: ``transitions``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contractor.inventory import orm
+from contractor.inventory.encryption import SecretBox
+from contractor.inventory.errors import (
+    AlreadyExists,
+    JobActive,
+    NotDeletable,
+    ResourceNotFound,
+    StateConflict,
+    invalid,
+)
+from contractor.inventory.foundation_types import REGISTRY, FoundationType
+from contractor.inventory.store import blueprint_graph, blueprints, listing, rows
+from contractor.servicekit.db import utcnow
+from contractor.servicekit.errors import FieldError
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+FROZEN_BY_SLOT = ("site", "blueprint", "complex", "serial", "attributes")
+CHANGEABLE_IN = {
+    "site": ("planned",),
+    "complex": ("planned",),
+    "blueprint": ("planned", "located"),
+    "serial": ("planned", "located"),
+}
+
+
+async def get(session: AsyncSession, locator: str, *, lock: bool = False) -> orm.Foundation:
+    """Load one foundation (``lock``: ``SELECT … FOR UPDATE`` on PostgreSQL).
+
+    Raises:
+        ResourceNotFound: No such foundation.
+    """
+    stmt = select(orm.Foundation).where(orm.Foundation.locator == locator)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    foundation = await session.scalar(stmt)
+    if foundation is None:
+        raise ResourceNotFound("foundation", locator)
+    return foundation
+
+
+def filtered(
+    *,
+    sites: list[str] | None = None,
+    blueprint: str | None = None,
+    state: str | None = None,
+    type: str | None = None,
+    complex: str | None = None,
+    serial: str | None = None,
+    has_structure: bool | None = None,
+    has_job: bool | None = None,
+) -> Select[orm.Foundation]:
+    """The list query with the §12.2 filters applied."""
+    stmt = select(orm.Foundation)
+    for column, value in (
+        (orm.Foundation.blueprint, blueprint),
+        (orm.Foundation.state, state),
+        (orm.Foundation.type, type),
+        (orm.Foundation.complex, complex),
+        (orm.Foundation.serial, serial),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if sites is not None:
+        stmt = stmt.where(orm.Foundation.site.in_(sites))
+    if has_structure is not None:
+        used = select(orm.Structure.foundation)
+        stmt = stmt.where(
+            orm.Foundation.locator.in_(used)
+            if has_structure
+            else orm.Foundation.locator.not_in(used)
+        )
+    if has_job is not None:
+        stmt = stmt.where(
+            orm.Foundation.job_id.is_not(None) if has_job else orm.Foundation.job_id.is_(None)
+        )
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession, stmt: Select[orm.Foundation], *, limit: int, cursor: str | None
+) -> tuple[list[orm.Foundation], str | None]:
+    """One page of foundations ordered by locator."""
+    return await listing.page(session, stmt, orm.Foundation.locator, limit=limit, cursor=cursor)
+
+
+async def structure_ids(session: AsyncSession, locators: list[str]) -> dict[str, int]:
+    """The id of the structure on each of ``locators`` that has one."""
+    found = await session.execute(
+        select(orm.Structure.foundation, orm.Structure.id).where(
+            orm.Structure.foundation.in_(locators)
+        )
+    )
+    return {locator: sid for locator, sid in found.all()}
+
+
+def foundation_type(name: str) -> FoundationType:
+    """The registered type ``name`` (422 naming ``type`` otherwise)."""
+    found = REGISTRY.get(name)
+    if found is None:
+        raise invalid(["body", "type"], f"no foundation type {name}")
+    return found
+
+
+def split_attributes(
+    ftype: FoundationType, attributes: dict[str, Any], *, allow_runtime: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate attributes against the type and split them into (plain, secret).
+
+    Raises:
+        FieldError: 422 naming each bad attribute (``read-only`` for runtime fields).
+    """
+    runtime = ftype.fields_marked("runtime")
+    given_runtime = sorted(set(attributes) & runtime)
+    if given_runtime and not allow_runtime:
+        raise invalid(
+            ["body", "attributes", given_runtime[0]],
+            "runtime attributes are read-only",
+            "read-only",
+        )
+    try:
+        model = ftype.attributes_model.model_validate(attributes)
+    except ValidationError as exc:
+        errors: list[dict[str, Any]] = [
+            {"loc": ["body", "attributes", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        error = FieldError(errors[0]["loc"], str(errors[0]["msg"]))
+        error.extra["errors"] = errors  # keep pydantic's error type per entry
+        raise error from exc
+    given = model.model_dump(include=set(attributes))
+    secret = ftype.fields_marked("secret")
+    plain = {k: v for k, v in given.items() if k not in secret}
+    sealed = {k: v for k, v in given.items() if k in secret and v is not None}
+    return plain, sealed
+
+
+async def _check_blueprint(session: AsyncSession, name: str, type_name: str) -> None:
+    blueprint = await session.get(orm.Blueprint, name)
+    if blueprint is None or blueprint.kind != "foundation":
+        raise invalid(["body", "blueprint"], f"foundation blueprint {name} does not exist")
+    if type_name not in blueprint.foundation_types:
+        raise invalid(
+            ["body", "blueprint"],
+            f"blueprint {name} does not allow type {type_name}",
+            "type-not-allowed",
+        )
+
+
+async def _check_site(session: AsyncSession, name: str) -> None:
+    if await session.get(orm.Site, name) is None:
+        raise invalid(["body", "site"], f"site {name} does not exist")
+
+
+async def _check_complex(
+    session: AsyncSession, ftype: FoundationType, complex_name: str | None
+) -> None:
+    if complex_name is None:
+        if ftype.complex == "required":
+            raise invalid(["body", "complex"], f"type {ftype.name} needs a complex")
+        return
+    if ftype.complex == "forbidden":
+        raise invalid(["body", "complex"], f"type {ftype.name} takes no complex")
+    found = await session.get(orm.Complex, complex_name)
+    if found is None:
+        raise invalid(["body", "complex"], f"complex {complex_name} does not exist")
+    if found.type not in ftype.complex_types:
+        raise invalid(
+            ["body", "complex"], f"type {ftype.name} cannot be hosted by a {found.type} complex"
+        )
+
+
+async def _check_serial(session: AsyncSession, serial: str | None, locator: str) -> None:
+    if serial is None:
+        return
+    other = await session.scalar(
+        select(orm.Foundation.locator).where(
+            orm.Foundation.serial == serial, orm.Foundation.locator != locator
+        )
+    )
+    if other is not None:
+        raise AlreadyExists("foundation serial", serial, field="serial")
+
+
+def located_on_create(ftype: FoundationType, attributes: dict[str, Any]) -> bool:
+    """Whether a new foundation of this type enters ``located`` at once."""
+    return ftype.located_on_create(attributes)
+
+
+async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) -> orm.Foundation:
+    """Create a foundation from validated body values (state ``planned``)."""
+    if await session.get(orm.Foundation, values["locator"]) is not None:
+        raise AlreadyExists("foundation", values["locator"], field="locator")
+    ftype = foundation_type(values["type"])
+    await _check_site(session, values["site"])
+    await _check_blueprint(session, values["blueprint"], ftype.name)
+    await _check_complex(session, ftype, values.get("complex"))
+    await _check_serial(session, values.get("serial"), values["locator"])
+    plain, secret = split_attributes(ftype, values.get("attributes") or {})
+    foundation = orm.Foundation(
+        locator=values["locator"],
+        site=values["site"],
+        blueprint=values["blueprint"],
+        type=ftype.name,
+        complex=values.get("complex"),
+        serial=values.get("serial"),
+        attributes=plain,
+        sealed_secrets=box.seal(secret),
+        state="planned",
+    )
+    rows.stamp_new(foundation)
+    session.add(foundation)
+    await session.flush()
+    return foundation
+
+
+def _check_changeable(foundation: orm.Foundation, field: str) -> None:
+    if foundation.job_id is not None and field in FROZEN_BY_SLOT:
+        raise JobActive(f"job {foundation.job_id} holds foundation {foundation.locator}")
+    allowed = CHANGEABLE_IN.get(field)
+    if allowed is not None and foundation.state not in allowed:
+        raise StateConflict("foundation", foundation.locator, foundation.state)
+
+
+async def update(
+    session: AsyncSession,
+    foundation: orm.Foundation,
+    changes: dict[str, Any],
+    expected: int | None,
+    box: SecretBox,
+) -> list[str]:
+    """Apply a PATCH; ``attributes`` merge key by key (null removes a key)."""
+    rows.check_version(foundation, expected)
+    ftype = foundation_type(foundation.type)
+    updates: dict[str, Any] = {}
+    for field in ("site", "blueprint", "complex", "serial"):
+        if field in changes and changes[field] != getattr(foundation, field):
+            _check_changeable(foundation, field)
+            updates[field] = changes[field]
+    if "site" in updates:
+        await _check_site(session, updates["site"])
+    if "blueprint" in updates:
+        await _check_blueprint(session, updates["blueprint"], foundation.type)
+        await _check_structure_pairs(session, foundation.locator, updates["blueprint"])
+    if "complex" in updates:
+        await _check_complex(session, ftype, updates["complex"])
+    if "serial" in updates:
+        await _check_serial(session, updates["serial"], foundation.locator)
+    if changes.get("attributes"):
+        _check_changeable(foundation, "attributes")
+        updates.update(_merged_attributes(ftype, foundation, changes["attributes"], box))
+    changed = rows.apply_changes(foundation, updates)
+    await session.flush()
+    return ["attributes" if c == "sealed_secrets" else c for c in changed]
+
+
+def _merged_attributes(
+    ftype: FoundationType, foundation: orm.Foundation, patch: dict[str, Any], box: SecretBox
+) -> dict[str, Any]:
+    current = {**foundation.attributes, **box.open(foundation.sealed_secrets)}
+    merged = {k: v for k, v in {**current, **patch}.items() if v is not None}
+    runtime = ftype.fields_marked("runtime")
+    bad = sorted(k for k in patch if k in runtime)
+    if bad:
+        raise invalid(
+            ["body", "attributes", bad[0]], "runtime attributes are read-only", "read-only"
+        )
+    plain, secret = split_attributes(ftype, merged, allow_runtime=True)
+    return {"attributes": plain, "sealed_secrets": box.seal(secret)}
+
+
+async def _check_structure_pairs(session: AsyncSession, locator: str, blueprint: str) -> None:
+    structure = await session.scalar(
+        select(orm.Structure).where(orm.Structure.foundation == locator)
+    )
+    if structure is None:
+        return
+    graph = await blueprints.graph(session)
+    if blueprint not in blueprint_graph.combined_foundation_blueprints(graph, structure.blueprint):
+        raise invalid(
+            ["body", "blueprint"],
+            f"structure {structure.id} on it cannot be built on blueprint {blueprint}",
+            "blueprint-not-allowed",
+        )
+
+
+async def delete(session: AsyncSession, foundation: orm.Foundation, expected: int | None) -> None:
+    """Delete a foundation that is planned or located with no structure and no job."""
+    rows.check_version(foundation, expected)
+    if foundation.state not in ("planned", "located"):
+        raise NotDeletable(f"foundation {foundation.locator} is {foundation.state}")
+    if foundation.job_id is not None:
+        raise NotDeletable(f"job {foundation.job_id} holds foundation {foundation.locator}")
+    has_structure = await session.scalar(
+        select(func.count())
+        .select_from(orm.Structure)
+        .where(orm.Structure.foundation == foundation.locator)
+    )
+    if has_structure:
+        raise NotDeletable(f"a structure stands on foundation {foundation.locator}")
+    gated_by = await session.scalar(
+        select(orm.Dependency.id).where(orm.Dependency.foundation == foundation.locator)
+    )
+    if gated_by is not None:
+        raise NotDeletable(f"dependency {gated_by} names foundation {foundation.locator}")
+    await session.execute(
+        sql_delete(orm.Interface).where(orm.Interface.foundation == foundation.locator)
+    )
+    await session.delete(foundation)
+    await session.flush()
+
+
+def mark_located(foundation: orm.Foundation) -> None:
+    """Enter ``located`` (used at creation by ``located_on_create`` types)."""
+    foundation.state = "located"
+    foundation.located_at = utcnow()
+
+
+def event_data(foundation: orm.Foundation, changed: list[str]) -> dict[str, Any]:
+    """The ``foundation.created|updated|deleted`` payload."""
+    return {
+        "locator": foundation.locator,
+        "site": foundation.site,
+        "blueprint": foundation.blueprint,
+        "type": foundation.type,
+        "complex": foundation.complex,
+        "state": foundation.state,
+        "changed": changed,
+    }

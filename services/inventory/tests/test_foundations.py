@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from contractor.inventory import orm
+from fastapi import FastAPI
+from sqlalchemy import select
+
+Headers = Callable[[str], dict[str, str]]
+IPMI = {"ipmi_ip_address": "10.0.0.5", "ipmi_username": "admin", "ipmi_password": "bmc-s3cret"}
+
+
+class TestCrud:
+    async def test_create_read_update_delete(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        op = as_role("operator")
+        created = await seed.foundation(op, "rack1-u20")
+        assert created["state"] == "planned" and created["structure"] is None
+        assert created["class_list"] == ["Metal", "VM", "Container", "Switch", "Manual"]
+        r = await client.get("/api/v1/foundations/rack1-u20", headers=as_role("viewer"))
+        assert r.status_code == 200 and r.headers["etag"] == '"1"'
+        r = await client.patch(
+            "/api/v1/foundations/rack1-u20",
+            json={"serial": "SN1"},
+            headers={**op, "If-Match": '"1"'},
+        )
+        assert r.status_code == 200 and r.json()["serial"] == "SN1" and r.json()["version"] == 2
+        assert (await client.delete("/api/v1/foundations/rack1-u20", headers=op)).status_code == 204
+        types = [e["type"] for e in await seed.events(op, "foundation.*")]
+        assert types == ["foundation.created", "foundation.updated", "foundation.deleted"]
+        updated = (await seed.events(op, "foundation.updated"))[0]["data"]
+        assert updated["changed"] == ["serial"] and updated["type"] == "manual"
+
+    async def test_duplicate_locator_and_serial_are_409(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        op = as_role("operator")
+        await seed.foundation(op, "a", serial="SN1")
+        body = {"locator": "a", "site": "dc1", "blueprint": "fbp", "type": "manual"}
+        assert (await client.post("/api/v1/foundations", json=body, headers=op)).status_code == 409
+        body = {**body, "locator": "b", "serial": "SN1"}
+        assert (await client.post("/api/v1/foundations", json=body, headers=op)).status_code == 409
+
+    async def test_located_on_create_types(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        made = await seed.foundation(as_role("operator"), "ec2-1", type="aws")
+        assert made["state"] == "located" and made["located_at"] is not None
+        located = (await seed.events(as_role("admin"), "foundation.located"))[0]
+        assert located["data"]["reason"] == "created" and located["actor"]["kind"] == "system"
+
+
+class TestSecrets:
+    async def test_secrets_are_write_only_and_encrypted_at_rest(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        as_role: Headers,
+        world: dict[str, Any],
+        seed: Any,
+    ) -> None:
+        made = await seed.foundation(as_role("operator"), "bmc1", type="ipmi", attributes=IPMI)
+        assert made["secrets_set"] == ["ipmi_password"]
+        assert "ipmi_password" not in made["attributes"]
+        for role in ("viewer", "operator", "admin", "service"):
+            r = await client.get("/api/v1/foundations/bmc1", headers=as_role(role))
+            assert "bmc-s3cret" not in r.text, role
+        assert "bmc-s3cret" not in str(await seed.events(as_role("admin")))
+        async with app.state.sessions() as session:
+            row = await session.scalar(
+                select(orm.Foundation).where(orm.Foundation.locator == "bmc1")
+            )
+            assert row is not None and row.sealed_secrets is not None
+            assert "bmc-s3cret" not in row.sealed_secrets and "bmc-s3cret" not in str(
+                row.attributes
+            )
+            assert app.state.box.open(row.sealed_secrets) == {"ipmi_password": "bmc-s3cret"}
+
+    async def test_patching_attributes_keeps_secrets(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        await seed.foundation(as_role("operator"), "bmc1", type="ipmi", attributes=IPMI)
+        r = await client.patch(
+            "/api/v1/foundations/bmc1",
+            json={"attributes": {"ipmi_port": 624}},
+            headers=as_role("operator"),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["attributes"]["ipmi_port"] == 624
+        assert r.json()["secrets_set"] == ["ipmi_password"]
+
+
+class TestValidation:
+    async def test_bad_foundations_are_422_naming_field(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        op = as_role("operator")
+        base = {"locator": "f1", "site": "dc1", "blueprint": "fbp", "type": "manual"}
+        cases = [
+            ({**base, "type": "warp-drive"}, ["body", "type"], "validation-error"),
+            ({**base, "type": "redfish"}, ["body", "blueprint"], "type-not-allowed"),
+            ({**base, "site": "nowhere"}, ["body", "site"], "validation-error"),
+            ({**base, "state": "built"}, ["body", "state"], "read-only"),
+            ({**base, "locator": "bad locator"}, ["body", "locator"], "string_pattern_mismatch"),
+            (
+                {**base, "type": "ipmi", "attributes": {"ipmi_username": "u"}},
+                ["body", "attributes", "ipmi_ip_address"],
+                "missing",
+            ),
+            (
+                {**base, "type": "sim", "attributes": {"sim_id": "x"}},
+                ["body", "attributes", "sim_id"],
+                "read-only",
+            ),
+            ({**base, "complex": "cluster1"}, ["body", "complex"], "validation-error"),
+        ]
+        for body, loc, kind in cases:
+            r = await client.post("/api/v1/foundations", json=body, headers=op)
+            assert r.status_code == 422, (body, r.text)
+            assert r.json()["errors"][0]["loc"] == loc, body
+            assert r.json()["errors"][0]["type"] == kind, body
+        assert (await client.get("/api/v1/foundations", headers=op)).json()["items"] == []
+        assert await seed.events(op, "foundation.*") == []
+
+    async def test_immutable_fields_are_read_only(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        await seed.foundation(as_role("operator"), "f1")
+        r = await client.patch(
+            "/api/v1/foundations/f1", json={"type": "ipmi"}, headers=as_role("operator")
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "type"]
+
+
+class TestPermissionsAndListing:
+    async def test_viewer_cannot_write(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        body = {"locator": "f1", "site": "dc1", "blueprint": "fbp", "type": "manual"}
+        for role in ("viewer", "service"):
+            assert (
+                await client.post("/api/v1/foundations", json=body, headers=as_role(role))
+            ).status_code == 403
+        await seed.foundation(as_role("admin"), "f1")
+        r = await client.delete("/api/v1/foundations/f1", headers=as_role("viewer"))
+        assert r.status_code == 403
+
+    async def test_filters_and_pages(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        op = as_role("operator")
+        for locator in ("f1", "f2", "f3"):
+            await seed.foundation(op, locator)
+        await seed.foundation(op, "e1", type="aws")
+        await seed.structure(op, "web1", "f2")
+        r = await client.get("/api/v1/foundations?type=manual&limit=2", headers=op)
+        assert [f["locator"] for f in r.json()["items"]] == ["f1", "f2"]
+        r = await client.get(
+            f"/api/v1/foundations?type=manual&limit=2&cursor={r.json()['next_cursor']}", headers=op
+        )
+        assert [f["locator"] for f in r.json()["items"]] == ["f3"] and r.json()[
+            "next_cursor"
+        ] is None
+        r = await client.get("/api/v1/foundations?has_structure=true", headers=op)
+        assert [(f["locator"], f["structure"] is not None) for f in r.json()["items"]] == [
+            ("f2", True)
+        ]
+        r = await client.get("/api/v1/foundations?state=located", headers=op)
+        assert [f["locator"] for f in r.json()["items"]] == ["e1"]
+        r = await client.get(
+            "/api/v1/foundations?site=dc1&site_tree=true&has_structure=false", headers=op
+        )
+        assert [f["locator"] for f in r.json()["items"]] == ["e1", "f1", "f3"]
+
+    async def test_delete_refused_with_structure(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        op = as_role("operator")
+        await seed.foundation(op, "f1")
+        await seed.structure(op, "web1", "f1")
+        r = await client.delete("/api/v1/foundations/f1", headers=op)
+        assert r.status_code == 409 and r.json()["type"].endswith("not-deletable")
+
+    async def test_foundation_types_published(
+        self, client: httpx.AsyncClient, as_role: Headers
+    ) -> None:
+        r = await client.get("/api/v1/foundation-types/ipmi", headers=as_role("viewer"))
+        assert r.status_code == 200 and r.json()["display_name"] == "IPMI"
+        assert "ipmi_password" in r.json()["attributes"]["properties"]
+        assert (
+            await client.get("/api/v1/foundation-types/nope", headers=as_role("viewer"))
+        ).status_code == 404

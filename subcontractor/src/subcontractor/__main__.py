@@ -1,0 +1,7 @@
+"""``python -m subcontractor``."""
+
+import sys
+
+from subcontractor.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Plugins shipped with the agent (entry-point group ``subcontractor.plugins``)."""
