@@ -28,7 +28,7 @@ class Program:
         labels: Jump-point label → index in ``script.body`` (the last occurrence wins).
     """
 
-    __slots__ = ("_fast", "labels", "nodes", "script", "sha256", "source")
+    __slots__ = ("fast", "labels", "nodes", "script", "sha256", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -39,16 +39,10 @@ class Program:
         for index, stmt in enumerate(self.script.body):
             if isinstance(stmt, syntax.JumpPoint):
                 self.labels[stmt.label] = index
-        self._fast: FastCode | None = None
+        from tscript.fast import FastCode
 
-    @property
-    def fast(self) -> FastCode:
-        """The closures of the fast path (built on first use)."""
-        if self._fast is None:
-            from tscript.fast import FastCode
-
-            self._fast = FastCode(self)
-        return self._fast
+        #: The closures of the fast path (built once per program).
+        self.fast: FastCode = FastCode(self)
 
 
 def source_sha256(source: str) -> str:

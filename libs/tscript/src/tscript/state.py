@@ -37,6 +37,8 @@ VERSION: Final = 1
 #: version N -> function upgrading a plain dict of version N to version N + 1.
 UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 _TIME_KEYS: Final = ("start", "deadline", "wake")
+#: Scalars that are their own JSON encoding (floats too: JSON keeps them floats).
+_PLAIN: Final = frozenset({int, str, bool, float, type(None)})
 
 
 def dumps(document: Any) -> str:
@@ -85,7 +87,10 @@ def save(m: Interpreter, include_source: bool = True) -> str:
         "allowance": m.allowance,
         "started_at": format_time(m.started_at),
         "wake_at": format_time(m.wake_at) if m.wake_at is not None else None,
-        "vars": {name: to_state_json(value) for name, value in m.vars.items()},
+        "vars": {
+            name: value if value.__class__ in _PLAIN else to_state_json(value)
+            for name, value in m.vars.items()
+        },
         "frames": _save_frames(m),
     }
     return dumps(document)
@@ -217,7 +222,10 @@ def _restore(m: Interpreter, doc: dict[str, Any]) -> None:
     m.allowance = int(doc["allowance"])
     m.started_at = parse_time(doc["started_at"])
     m.wake_at = parse_time(doc["wake_at"]) if doc["wake_at"] is not None else None
-    m.vars = {str(name): from_state_json(value) for name, value in doc["vars"].items()}
+    m.vars = {
+        str(name): value if value.__class__ in _PLAIN else from_state_json(value)
+        for name, value in doc["vars"].items()
+    }
     nodes = m.program.nodes
     frames: list[Frame] = []
     for nid, pc, vals, extra in doc["frames"]:
