@@ -6,15 +6,18 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 from contractor.local.processes import Service, free_port
-from e2ekit import Cluster
+from e2ekit import Cluster, PrivatePostgres
 
 PG_HOST = os.environ.get("CONTRACTOR_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CONTRACTOR_TEST_PG_PORT", "5432"))
@@ -37,15 +40,14 @@ def _pg_available() -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
-def pg_databases() -> Iterator[dict[str, str]]:
+def _databases(tag: str) -> Iterator[dict[str, str]]:
     """Two throwaway databases (inventory, foreman), dropped at the end."""
     if not _pg_available():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
         pytest.skip("PostgreSQL is not reachable")
     suffix = secrets.token_hex(4)
-    names = {"inventory": f"ctr_e2e_inv_{suffix}", "foreman": f"ctr_e2e_fm_{suffix}"}
+    names = {"inventory": f"ctr_{tag}_inv_{suffix}", "foreman": f"ctr_{tag}_fm_{suffix}"}
     for name in names.values():
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
@@ -56,6 +58,12 @@ def pg_databases() -> Iterator[dict[str, str]]:
     finally:
         for name in names.values():
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[dict[str, str]]:
+    """Two throwaway databases (inventory, foreman), dropped at the end."""
+    yield from _databases("e2e")
 
 
 def _run(argv: list[str], env: dict[str, str]) -> str:
@@ -76,7 +84,80 @@ def cluster(
     pg_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """Migrate, create tokens and sites, start the three processes; stop them by PID."""
-    var = tmp_path_factory.mktemp("e2e")
+    yield from _cluster(pg_databases, tmp_path_factory.mktemp("e2e"), {}, {})
+
+
+#: Fault tests: leases of 20 s (not 60), heartbeats every 5 s, quick reaper and retries.
+FAULT_FOREMAN_ENV = {
+    "FOREMAN_LEASE_S": "20",
+    "FOREMAN_HEARTBEAT_S": "5",
+    "FOREMAN_START_ACK_S": "5",
+    "FOREMAN_REAPER_INTERVAL_S": "0.5",
+    "FOREMAN_SWEEP_S": "1",
+    "FOREMAN_RETRY_CAP_S": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def fault_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A separate cluster for tests that kill processes; short leases, real sim delays."""
+    databases = _databases("fault")
+    try:
+        urls = next(databases)
+        yield from _cluster(
+            urls, tmp_path_factory.mktemp("fault"), FAULT_FOREMAN_ENV, {"delay_scale": "1"}
+        )
+    finally:
+        databases.close()
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(PG_BIN.glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of our own (initdb on a free port), stopped by PID at the end."""
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("initdb/pg_ctl are not installed")
+    # Its own directory under /tmp: pytest's base directory is closed to the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="ctr-e2e-pg-"))
+    server = PrivatePostgres(bindir, root / "data", free_port())
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_restart_cluster(
+    private_pg: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """A cluster on the private PostgreSQL server, which tests may restart."""
+    urls: dict[str, str] = {}
+    for key in ("inventory", "foreman"):
+        name = f"ctr_pgr_{key}"
+        asyncio.run(private_pg.admin(f'CREATE DATABASE "{name}"'))
+        urls[key] = f"postgresql+asyncpg://postgres@127.0.0.1:{private_pg.port}/{name}"
+    yield from _cluster(
+        urls, tmp_path_factory.mktemp("pgr"), FAULT_FOREMAN_ENV, {"delay_scale": "1"}
+    )
+
+
+def _cluster(
+    pg_databases: dict[str, str],
+    var: Path,
+    foreman_extra: dict[str, str],
+    sim_extra: dict[str, str],
+) -> Iterator[Cluster]:
     inv_port, fm_port = free_port(), free_port()
     inventory_url, foreman_url = f"http://127.0.0.1:{inv_port}", f"http://127.0.0.1:{fm_port}"
     inv_env = {
@@ -95,6 +176,7 @@ def cluster(
         "FOREMAN_DEV_MODE": "true",
         "FOREMAN_INVENTORY_URL": inventory_url,
         "FOREMAN_SERVICE_TOKEN": tokens["service"],
+        **foreman_extra,
     }
     _run(["-m", "contractor.foreman", "migrate"], fm_env)
     logs = var / "logs"
@@ -124,11 +206,13 @@ def cluster(
     foreman.start()
     foreman.wait_http(f"{foreman_url}/healthz")
     config = var / "agent.toml"
+    sim = {"concurrency": "64", "power_delay_s": "0", "boot_delay_s": "0", "delay_scale": "0"}
+    sim.update(sim_extra)
     config.write_text(
         f'[foreman]\nurl = "{foreman_url}"\ntoken = "env:E2E_AGENT_TOKEN"\n\n'
         '[agent]\nname = "e2e-sim"\nsites = ["e2e", "e2e-rack"]\nstate_dir = "agent"\n'
         "poll_wait_s = 10\nshutdown_grace_s = 5\n\n"
-        "[plugins.sim]\nconcurrency = 64\npower_delay_s = 0\nboot_delay_s = 0\ndelay_scale = 0\n"
+        "[plugins.sim]\n" + "".join(f"{k} = {v}\n" for k, v in sim.items())
     )
     agent_env = {"E2E_AGENT_TOKEN": tokens["agent"]}
     agent = Service(

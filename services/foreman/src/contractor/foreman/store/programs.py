@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from contractor.foreman import orm
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from tscript.program import source_sha256
 
@@ -13,11 +15,17 @@ def program_id(source: str) -> str:
 
 
 async def ensure(session: AsyncSession, source: str) -> str:
-    """Store ``source`` unless already stored; return its id."""
+    """Store ``source`` unless already stored; return its id.
+
+    ``ON CONFLICT DO NOTHING``: concurrent job creations with the same script (same hash) race
+    to insert the same row; the loser must not fail its request.
+    """
     pid = program_id(source)
     if await session.get(orm.Program, pid) is None:
-        session.add(orm.Program(id=pid, source=source))
-        await session.flush()
+        postgres = session.get_bind().dialect.name == "postgresql"
+        insert = pg_insert if postgres else sqlite_insert
+        stmt = insert(orm.Program).values(id=pid, source=source)
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
     return pid
 
 
