@@ -43,6 +43,8 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
         The engine; the caller disposes of it.
     """
     if not is_sqlite(url):
+        # Pre-ping costs a round trip per checkout but replaces connections a database
+        # restart left stale, so services recover without failing requests.
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
     path = make_url(url).database
     if path and path != ":memory:" and not path.startswith("file:"):

@@ -161,8 +161,11 @@ async def _lock_once(session: AsyncSession) -> None:
     if session.info.get(_LOCKED_INFO_KEY) is transaction:
         return
     channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(channel)})
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    # One round trip: the notification is only delivered at commit anyway.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
+        {"key": lock_key(channel), "channel": channel},
+    )
     session.info[_LOCKED_INFO_KEY] = transaction
 
 

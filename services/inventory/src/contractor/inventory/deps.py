@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from contractor.inventory import store
 from contractor.inventory.encryption import SecretBox
 from contractor.servicekit.auth import READERS, Principal, Role, bearer_token, require_role
@@ -13,6 +14,12 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# An integer id in a path or query: beyond 64 bits it could not reach the database (a 404 for a
+# path parameter, see ``problems``; a 422 naming a query parameter).
+Id = Annotated[int, Ge(INT64_MIN), Le(INT64_MAX)]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -45,7 +52,12 @@ def requires(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principa
     async def _check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         return require_role(principal, allowed)
 
+    ROLE_CHECKS[_check] = allowed
     return _check
+
+
+# The roles each ``requires`` dependency lets through (checked early for a malformed body).
+ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
 
 
 def get_box(request: Request) -> SecretBox:

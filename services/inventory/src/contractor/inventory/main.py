@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from contractor.inventory import api, deps, migrate, orm, retention
+from contractor.inventory import api, deps, migrate, orm, problems, retention
 from contractor.inventory.config import ConfigRenderer
 from contractor.inventory.encryption import secret_box
 from contractor.inventory.settings import Settings
@@ -31,10 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         box = secret_box(settings)
         engine = create_engine(settings.database_url, echo=settings.sql_echo)
         # SQLite: readers get their own engine so that they never queue for the write lock.
+        # PostgreSQL: readers share the pool in autocommit: a read needs no BEGIN and ROLLBACK
+        # round trips (under READ COMMITTED each statement has its own snapshot anyway).
         readers = (
             create_engine(settings.database_url, echo=settings.sql_echo, read_only=True)
             if is_sqlite(settings.database_url)
-            else engine
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         try:
             await migrate.ensure_current(engine)
@@ -60,11 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await purger
         finally:
             await engine.dispose()
-            if readers is not engine:
+            if is_sqlite(settings.database_url):
                 await readers.dispose()
 
     app = FastAPI(title="Contractor inventory", version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    problems.install(app)
     app.add_middleware(
         RequestLimits,
         overrides={

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from contractor.inventory import addressing, orm, store
 from contractor.inventory.api.addresses import announce, render_address
-from contractor.inventory.deps import Admin, IfMatch, Operator, Reader, SessionDep
+from contractor.inventory.deps import Admin, Id, IfMatch, Operator, Reader, SessionDep
 from contractor.inventory.schemas.ipam import (
     AddressBlockCreate,
     AddressBlockRead,
@@ -112,14 +112,14 @@ async def create_block(
 
 
 @router.get("/{block_id}")
-async def read_block(block_id: int, session: SessionDep, _: Reader) -> AddressBlockRead:
+async def read_block(block_id: Id, session: SessionDep, _: Reader) -> AddressBlockRead:
     """Read one block, with its usage."""
     return await render(session, await store.address_blocks.get(session, block_id))
 
 
 @router.patch("/{block_id}")
 async def update_block(
-    block_id: int, body: AddressBlockUpdate, session: SessionDep, caller: Admin, expected: IfMatch
+    block_id: Id, body: AddressBlockUpdate, session: SessionDep, caller: Admin, expected: IfMatch
 ) -> AddressBlockRead:
     """Change a block; its addresses keep their offsets."""
     async with session.begin():
@@ -133,9 +133,7 @@ async def update_block(
 
 
 @router.delete("/{block_id}", status_code=204)
-async def delete_block(
-    block_id: int, session: SessionDep, caller: Admin, expected: IfMatch
-) -> None:
+async def delete_block(block_id: Id, session: SessionDep, caller: Admin, expected: IfMatch) -> None:
     """Delete an empty, unlinked block."""
     async with session.begin():
         block = await store.address_blocks.get(session, block_id, lock=True)
@@ -145,7 +143,7 @@ async def delete_block(
 
 @router.get("/{block_id}/addresses")
 async def list_block_addresses(
-    block_id: int,
+    block_id: Id,
     session: SessionDep,
     _: Reader,
     kind: AddressKind | None = None,
@@ -166,7 +164,7 @@ def _may_create(caller: Principal, kind: str) -> None:
 
 @router.post("/{block_id}/addresses", status_code=201)
 async def create_address(
-    block_id: int, body: AddressCreate, session: SessionDep, caller: Operator, response: Response
+    block_id: Id, body: AddressCreate, session: SessionDep, caller: Operator, response: Response
 ) -> AddressRead:
     """Create a static (operator), reserved or dynamic (admin) address in the block."""
     _may_create(caller, body.kind)
@@ -178,7 +176,7 @@ async def create_address(
 
 
 @router.get("/{block_id}/next-free")
-async def preview_next_free(block_id: int, session: SessionDep, _: Reader) -> NextFree:
+async def preview_next_free(block_id: Id, session: SessionDep, _: Reader) -> NextFree:
     """Preview the lowest free offset, reserving nothing."""
     block = await store.address_blocks.get(session, block_id)
     offset = await store.address_blocks.first_free(session, block)
@@ -190,7 +188,7 @@ async def preview_next_free(block_id: int, session: SessionDep, _: Reader) -> Ne
 
 @router.post("/{block_id}/next-free", status_code=201)
 async def allocate_next_free(
-    block_id: int, body: NextFreeRequest, session: SessionDep, caller: Operator, response: Response
+    block_id: Id, body: NextFreeRequest, session: SessionDep, caller: Operator, response: Response
 ) -> AddressRead:
     """Create a static address at the lowest free offset."""
     async with session.begin():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from contractor.inventory import addressing, orm, store
-from contractor.inventory.deps import IfMatch, Operator, Reader, SessionDep
+from contractor.inventory.deps import Id, IfMatch, Operator, Reader, SessionDep
 from contractor.inventory.errors import Ambiguous, ResourceNotFound
 from contractor.inventory.schemas.ipam import AddressKind, AddressRead, AddressUpdate
 from contractor.servicekit.auth import Role, require_role
@@ -112,7 +112,7 @@ async def list_addresses(
     session: SessionDep,
     _: Reader,
     ip: str | None = None,
-    structure: int | None = None,
+    structure: Id | None = None,
     kind: AddressKind | None = None,
     limit: Annotated[Limit, Query()] = 50,
     cursor: str | None = None,
@@ -144,14 +144,14 @@ async def lookup_address(
 
 
 @router.get("/addresses/{address_id}")
-async def read_address(address_id: int, session: SessionDep, _: Reader) -> AddressRead:
+async def read_address(address_id: Id, session: SessionDep, _: Reader) -> AddressRead:
     """Read one address."""
     return await render_address(session, await store.addresses.get(session, address_id))
 
 
 @router.patch("/addresses/{address_id}")
 async def update_address(
-    address_id: int, body: AddressUpdate, session: SessionDep, caller: Operator, expected: IfMatch
+    address_id: Id, body: AddressUpdate, session: SessionDep, caller: Operator, expected: IfMatch
 ) -> AddressRead:
     """Change an address."""
     async with session.begin():
@@ -168,7 +168,7 @@ async def update_address(
 
 @router.delete("/addresses/{address_id}", status_code=204)
 async def delete_address(
-    address_id: int, session: SessionDep, caller: Operator, expected: IfMatch
+    address_id: Id, session: SessionDep, caller: Operator, expected: IfMatch
 ) -> None:
     """Delete an address nothing points to."""
     async with session.begin():
@@ -181,7 +181,7 @@ async def delete_address(
 
 @router.get("/structures/{structure_id}/addresses")
 async def list_structure_addresses(
-    structure_id: int, session: SessionDep, _: Reader
+    structure_id: Id, session: SessionDep, _: Reader
 ) -> list[AddressRead]:
     """List a structure's static addresses."""
     await store.structures.get(session, structure_id)

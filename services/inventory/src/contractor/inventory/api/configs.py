@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contractor.inventory import config, store
-from contractor.inventory.deps import Admin, Operator, Reader, SessionDep
+from contractor.inventory.deps import Admin, Id, Operator, Reader, SessionDep
 from contractor.inventory.errors import ConfigRenderFailed
 from contractor.inventory.masking import redact
 from contractor.inventory.schemas.configs import ConfigEdit
@@ -129,7 +129,7 @@ async def read_foundation_config(
 
 @router.get("/structures/{structure_id}/config")
 async def read_structure_config(
-    structure_id: int, request: Request, session: SessionDep, caller: Reader, render: bool = True
+    structure_id: Id, request: Request, session: SessionDep, caller: Reader, render: bool = True
 ) -> dict[str, Any]:
     """Give a structure's merged config."""
     structure = await store.structures.get(session, structure_id)
@@ -139,7 +139,7 @@ async def read_structure_config(
 
 @router.patch("/structures/{structure_id}/config")
 async def edit_structure_config(
-    structure_id: int, body: ConfigEdit, request: Request, session: SessionDep, caller: Operator
+    structure_id: Id, body: ConfigEdit, request: Request, session: SessionDep, caller: Operator
 ) -> dict[str, Any]:
     """Edit a structure's own config values (refused if the result cannot render)."""
     async with session.begin():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from contractor.inventory import orm, store
 from contractor.inventory.api.foundations import slot_of
-from contractor.inventory.deps import IfMatch, Operator, Reader, SessionDep, Transitioner
+from contractor.inventory.deps import Id, IfMatch, Operator, Reader, SessionDep, Transitioner
 from contractor.inventory.schemas.dependencies import (
     DependencyCreate,
     DependencyRead,
@@ -48,7 +48,7 @@ async def list_dependencies(
     session: SessionDep,
     _: Reader,
     foundation: str | None = None,
-    structure: int | None = None,
+    structure: Id | None = None,
     state: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
     cursor: str | None = None,
@@ -83,7 +83,7 @@ async def create_dependency(
 
 @router.get("/{dependency_id}")
 async def read_dependency(
-    dependency_id: int, session: SessionDep, _: Reader, response: Response
+    dependency_id: Id, session: SessionDep, _: Reader, response: Response
 ) -> DependencyRead:
     """Read one dependency."""
     dependency = await store.dependencies.get(session, dependency_id)
@@ -93,7 +93,7 @@ async def read_dependency(
 
 @router.patch("/{dependency_id}")
 async def update_dependency(
-    dependency_id: int,
+    dependency_id: Id,
     body: DependencyUpdate,
     session: SessionDep,
     caller: Operator,
@@ -120,7 +120,7 @@ async def update_dependency(
 
 @router.delete("/{dependency_id}", status_code=204)
 async def delete_dependency(
-    dependency_id: int, session: SessionDep, caller: Operator, expected: IfMatch
+    dependency_id: Id, session: SessionDep, caller: Operator, expected: IfMatch
 ) -> None:
     """Delete a planned dependency with no job and no children."""
     async with session.begin():
@@ -140,7 +140,7 @@ async def delete_dependency(
 
 @router.post("/{dependency_id}/state")
 async def change_state(
-    dependency_id: int, body: StateChange, session: SessionDep, caller: Transitioner
+    dependency_id: Id, body: StateChange, session: SessionDep, caller: Transitioner
 ) -> DependencyTransitioned:
     """Move a dependency between planned and built."""
     move = store.transitions.Move(

@@ -139,7 +139,7 @@ async def create_foundation(
         await store.transitions.after_create(session, foundation)
     response.headers["Location"] = f"/api/v1/foundations/{foundation.locator}"
     response.headers["ETag"] = f'"{foundation.version}"'
-    return await _one(session, foundation, box)
+    return FoundationRead.model_validate(render(foundation, None, box))
 
 
 @router.get("/{locator}")

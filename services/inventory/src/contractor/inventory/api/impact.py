@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contractor.inventory import orm, store
-from contractor.inventory.deps import Reader, SessionDep
+from contractor.inventory.deps import INT64_MAX, Reader, SessionDep
 from contractor.inventory.errors import ResourceNotFound
 from fastapi import APIRouter, Query
 
@@ -31,8 +31,9 @@ async def read_impact(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     """List everything that depends on an object, nearest first."""
-    lookup: Any = int(key) if kind in ("structure", "dependency") and key.isdigit() else key
-    if (kind in ("structure", "dependency") and not key.isdigit()) or await session.get(
+    numeric = key.isascii() and key.isdigit() and int(key) <= INT64_MAX
+    lookup: Any = int(key) if kind in ("structure", "dependency") and numeric else key
+    if (kind in ("structure", "dependency") and not numeric) or await session.get(
         TABLES[kind], lookup
     ) is None:
         raise ResourceNotFound(kind, key)
@@ -43,10 +44,12 @@ async def read_impact(
         if row[0] in wanted
     ]
     counts = {k: sum(1 for row in found if row[0] == k) for k in store.impact.KINDS}
-    items = []
-    for row_kind, row_key, depth, via in found[:limit]:
-        about = await store.impact.describe(session, row_kind, row_key)
-        items.append({"kind": row_kind, "key": row_key, "depth": depth, "via": via, **about})
+    shown = found[:limit]
+    about = await store.impact.describe_many(session, [(k, key) for k, key, _, _ in shown])
+    items = [
+        {"kind": k, "key": key, "depth": depth, "via": via, **about.get((k, key), {})}
+        for k, key, depth, via in shown
+    ]
     return {
         "root": {"kind": kind, "key": key},
         "counts": counts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contractor.inventory import orm, store
-from contractor.inventory.deps import IfMatch, Operator, Reader, SessionDep
+from contractor.inventory.deps import Id, IfMatch, Operator, Reader, SessionDep
 from contractor.inventory.schemas.interfaces import (
     AbstractInterfaceCreate,
     AbstractInterfaceUpdate,
@@ -137,7 +137,7 @@ async def delete_port(
 
 
 @router.get("/structures/{structure_id}/interfaces")
-async def list_abstract(structure_id: int, session: SessionDep, _: Reader) -> InterfaceList:
+async def list_abstract(structure_id: Id, session: SessionDep, _: Reader) -> InterfaceList:
     """List a structure's abstract interfaces by name."""
     await store.structures.get(session, structure_id)
     found = await store.interfaces.of_structure(session, structure_id)
@@ -146,7 +146,7 @@ async def list_abstract(structure_id: int, session: SessionDep, _: Reader) -> In
 
 @router.post("/structures/{structure_id}/interfaces", status_code=201)
 async def create_abstract(
-    structure_id: int,
+    structure_id: Id,
     body: AbstractInterfaceCreate,
     session: SessionDep,
     caller: Operator,
@@ -170,7 +170,7 @@ async def create_abstract(
 
 @router.get("/structures/{structure_id}/interfaces/{name}")
 async def read_abstract(
-    structure_id: int, name: str, session: SessionDep, _: Reader
+    structure_id: Id, name: str, session: SessionDep, _: Reader
 ) -> InterfaceRead:
     """Read one abstract interface."""
     return render(await store.interfaces.get_abstract(session, structure_id, name))
@@ -178,7 +178,7 @@ async def read_abstract(
 
 @router.patch("/structures/{structure_id}/interfaces/{name}")
 async def update_abstract(
-    structure_id: int,
+    structure_id: Id,
     name: str,
     body: AbstractInterfaceUpdate,
     session: SessionDep,
@@ -202,7 +202,7 @@ async def update_abstract(
 
 @router.delete("/structures/{structure_id}/interfaces/{name}", status_code=204)
 async def delete_abstract(
-    structure_id: int, name: str, session: SessionDep, caller: Operator, expected: IfMatch
+    structure_id: Id, name: str, session: SessionDep, caller: Operator, expected: IfMatch
 ) -> None:
     """Remove an abstract interface."""
     async with session.begin():

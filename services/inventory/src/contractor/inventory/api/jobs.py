@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from contractor.inventory import orm, store
 from contractor.inventory.api.foundations import slot_of
-from contractor.inventory.deps import Box, Service, SessionDep
+from contractor.inventory.deps import Box, Id, Service, SessionDep
 from contractor.inventory.schemas.jobs import ReserveAnswer, ReserveRequest, SlotState
 from contractor.inventory.settings import Settings
 from contractor.servicekit.auth import Principal
@@ -91,7 +91,7 @@ def _add_routes(kind: str, plural: str) -> None:
         key: str,
         session: SessionDep,
         caller: Service,
-        job_id: int = Query(ge=1),
+        job_id: Annotated[Id, Query(ge=1)],
     ) -> None:
         """Release a job's slot (idempotent)."""
         async with session.begin():

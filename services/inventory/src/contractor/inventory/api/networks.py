@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from contractor.inventory import orm, store
-from contractor.inventory.deps import Admin, IfMatch, Reader, SessionDep
+from contractor.inventory.deps import Admin, Id, IfMatch, Reader, SessionDep
 from contractor.inventory.schemas.ipam import (
     NetworkCreate,
     NetworkLinkBody,
@@ -85,14 +85,14 @@ async def create_network(
 
 
 @router.get("/{network_id}")
-async def read_network(network_id: int, session: SessionDep, _: Reader) -> NetworkRead:
+async def read_network(network_id: Id, session: SessionDep, _: Reader) -> NetworkRead:
     """Read one network."""
     return await render(session, await store.networks.get(session, network_id))
 
 
 @router.patch("/{network_id}")
 async def update_network(
-    network_id: int, body: NetworkUpdate, session: SessionDep, caller: Admin, expected: IfMatch
+    network_id: Id, body: NetworkUpdate, session: SessionDep, caller: Admin, expected: IfMatch
 ) -> NetworkRead:
     """Change a network."""
     async with session.begin():
@@ -107,7 +107,7 @@ async def update_network(
 
 @router.delete("/{network_id}", status_code=204)
 async def delete_network(
-    network_id: int, session: SessionDep, caller: Admin, expected: IfMatch
+    network_id: Id, session: SessionDep, caller: Admin, expected: IfMatch
 ) -> None:
     """Delete a network."""
     async with session.begin():
@@ -118,7 +118,7 @@ async def delete_network(
 
 @router.put("/{network_id}/address-blocks/{block_id}")
 async def link_block(
-    network_id: int, block_id: int, body: NetworkLinkBody, session: SessionDep, caller: Admin
+    network_id: Id, block_id: Id, body: NetworkLinkBody, session: SessionDep, caller: Admin
 ) -> NetworkRead:
     """Link an address block to the network."""
     async with session.begin():
@@ -129,7 +129,7 @@ async def link_block(
 
 
 @router.delete("/{network_id}/address-blocks/{block_id}", status_code=204)
-async def unlink_block(network_id: int, block_id: int, session: SessionDep, caller: Admin) -> None:
+async def unlink_block(network_id: Id, block_id: Id, session: SessionDep, caller: Admin) -> None:
     """Remove a block link (idempotent)."""
     async with session.begin():
         network = await store.networks.get(session, network_id)

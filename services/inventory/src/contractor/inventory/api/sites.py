@@ -122,6 +122,9 @@ async def update_site(
 ) -> SiteRead:
     """Change a site."""
     changes = body.model_dump(include=body.model_fields_set - {"discovery"})
+    for field in ("description", "config_values"):  # not nullable: null changes nothing
+        if field in changes and changes[field] is None:  # (as for blueprints and structures)
+            del changes[field]
     if "discovery" in body.model_fields_set:
         changes["discovery"] = _seal_discovery(body.discovery, box)
     async with session.begin():

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from contractor.inventory import orm, store
 from contractor.inventory.api.foundations import slot_of
-from contractor.inventory.deps import IfMatch, Operator, Reader, SessionDep, Transitioner
+from contractor.inventory.deps import Id, IfMatch, Operator, Reader, SessionDep, Transitioner
 from contractor.inventory.masking import redact
 from contractor.inventory.schemas.states import StateChange
 from contractor.inventory.schemas.structures import (
@@ -117,7 +117,7 @@ async def create_structure(
 
 @router.get("/{structure_id}")
 async def read_structure(
-    structure_id: int, session: SessionDep, caller: Reader, response: Response
+    structure_id: Id, session: SessionDep, caller: Reader, response: Response
 ) -> StructureRead:
     """Read one structure."""
     structure = await store.structures.get(session, structure_id)
@@ -127,7 +127,7 @@ async def read_structure(
 
 @router.patch("/{structure_id}")
 async def update_structure(
-    structure_id: int,
+    structure_id: Id,
     body: StructureUpdate,
     session: SessionDep,
     caller: Operator,
@@ -165,7 +165,7 @@ async def update_structure(
 
 @router.delete("/{structure_id}", status_code=204)
 async def delete_structure(
-    structure_id: int, session: SessionDep, caller: Operator, expected: IfMatch
+    structure_id: Id, session: SessionDep, caller: Operator, expected: IfMatch
 ) -> None:
     """Delete a planned structure no job holds."""
     async with session.begin():
@@ -185,7 +185,7 @@ async def delete_structure(
 
 @router.post("/{structure_id}/state")
 async def change_state(
-    structure_id: int, body: StateChange, session: SessionDep, caller: Transitioner
+    structure_id: Id, body: StateChange, session: SessionDep, caller: Transitioner
 ) -> StructureTransitioned:
     """Move a structure between planned and built."""
     move = store.transitions.Move(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from contractor.inventory import store
-from contractor.inventory.deps import Admin, Caller, Service, SessionDep
+from contractor.inventory.deps import Admin, Caller, Id, Service, SessionDep
 from contractor.inventory.schemas.tokens import (
     IntrospectRequest,
     IntrospectResult,
@@ -82,13 +82,13 @@ async def introspect(body: IntrospectRequest, session: SessionDep, _: Service) -
 
 
 @router.get("/{token_id}")
-async def read_token(token_id: int, session: SessionDep, _: Admin) -> TokenRead:
+async def read_token(token_id: Id, session: SessionDep, _: Admin) -> TokenRead:
     """Read one token."""
     return TokenRead.model_validate(await store.tokens.get(session, token_id))
 
 
 @router.delete("/{token_id}", status_code=204)
-async def revoke_token(token_id: int, session: SessionDep, caller: Admin) -> None:
+async def revoke_token(token_id: Id, session: SessionDep, caller: Admin) -> None:
     """Revoke a token at once."""
     async with session.begin():
         token = await store.tokens.get(session, token_id)

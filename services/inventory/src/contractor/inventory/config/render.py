@@ -9,7 +9,6 @@ attribute or item access on an undefined name fails.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +51,10 @@ def build_environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+TEMPLATE_CACHE_SIZE = 10_000
+"""Compiled templates a renderer keeps (by source text) before starting afresh."""
+
+
 @dataclass
 class ConfigRenderer:
     """Renders config maps in one sandboxed environment, built once.
@@ -63,6 +66,7 @@ class ConfigRenderer:
 
     max_rounds: int = DEFAULT_MAX_ROUNDS
     environment: ImmutableSandboxedEnvironment = field(default_factory=build_environment)
+    _templates: dict[str, Template] = field(default_factory=dict, init=False, repr=False)
 
     def render(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Render every string of ``values`` until a round changes nothing.
@@ -82,8 +86,12 @@ class ConfigRenderer:
                 or the map still changes in round ``max_rounds`` (naming the values that
                 did).
         """
-        current: dict[str, Any] = copy.deepcopy(dict(values))
-        templates: dict[str, Template] = {}
+        # No deep copy: every round builds new dicts and lists (and never changes the old
+        # ones), so the result shares no container with ``values``.
+        current: dict[str, Any] = dict(values)
+        templates = self._templates
+        if len(templates) > TEMPLATE_CACHE_SIZE:
+            templates.clear()
         changed: list[str] = []
         for _ in range(self.max_rounds):
             rendered, changed = _Round(self.environment, templates, current).run()

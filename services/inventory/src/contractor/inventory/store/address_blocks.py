@@ -14,7 +14,7 @@ from contractor.inventory.errors import (
     invalid,
 )
 from contractor.inventory.store import listing, rows
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -88,6 +88,18 @@ def _shape(subnet_text: str, prefix: int, gateway_offset: int | None) -> dict[st
     }
 
 
+async def _lock_site(session: AsyncSession, site: str) -> None:
+    """Serialize the name and overlap checks and the write per site, on PostgreSQL.
+
+    Two racing blocks would each see no overlap. SQLite serializes writers (and renders no
+    ``FOR UPDATE``). ``FOR NO KEY UPDATE`` leaves inserts of rows that only refer to the site
+    (``FOR KEY SHARE``) unblocked.
+    """
+    await session.execute(
+        select(orm.Site.name).where(orm.Site.name == site).with_for_update(key_share=True)
+    )
+
+
 async def _check_overlap(
     session: AsyncSession, site: str, shape: dict[str, Any], own: int | None
 ) -> None:
@@ -116,6 +128,7 @@ async def create(session: AsyncSession, values: dict[str, Any]) -> orm.AddressBl
     if await session.get(orm.Site, values["site"]) is None:
         raise invalid(["body", "site"], f"site {values['site']} does not exist")
     shape = _shape(values["subnet"], values["prefix"], values.get("gateway_offset"))
+    await _lock_site(session, values["site"])
     await _check_name(session, values["site"], values["name"], None)
     await _check_overlap(session, values["site"], shape, None)
     block = orm.AddressBlock(site=values["site"], name=values["name"], **shape)
@@ -131,6 +144,8 @@ async def update(
     """Apply a PATCH; addresses keep their offsets and must still fit."""
     rows.check_version(block, expected)
     updates: dict[str, Any] = {}
+    if changes.get("name") is not None or {"subnet", "prefix", "gateway_offset"} & set(changes):
+        await _lock_site(session, block.site)
     if changes.get("name") is not None:
         await _check_name(session, block.site, changes["name"], block.id)
         updates["name"] = changes["name"]
@@ -206,11 +221,31 @@ async def usage(session: AsyncSession, block: orm.AddressBlock) -> dict[str, int
     }
 
 
+_FIRST_GAP = text(
+    """
+    SELECT rn FROM (
+        SELECT "offset", row_number() OVER (ORDER BY "offset") - 1 AS rn
+        FROM addresses
+        WHERE address_block = :block AND "offset" >= :start
+    ) AS numbered
+    WHERE "offset" <> '\\x0000000000000000'::bytea || int8send(CAST(:first AS bigint) + rn)
+    ORDER BY "offset"
+    LIMIT 1
+    """
+)
+"""PostgreSQL: how many used offsets follow ``start`` without a gap (none if no gap at all).
+
+Offsets are 16 big-endian bytes; below 2**63 they are 8 zero bytes and an ``int8send``.
+"""
+
+
 async def first_free(session: AsyncSession, block: orm.AddressBlock) -> int | None:
     """The lowest free offset, walking used offsets from the block's hint (never the range)."""
     low, high = bounds(block)
     gw = gateway(block)
     candidate = max(low, addressing.unpack(block.free_hint) if block.free_hint else low)
+    if high < 2**62 and session.get_bind().dialect.name == "postgresql":
+        return await _first_free_sql(session, block.id, candidate, high, gw)
     while candidate <= high:
         batch = [
             addressing.unpack(raw or bytes(16))
@@ -233,3 +268,31 @@ async def first_free(session: AsyncSession, block: orm.AddressBlock) -> int | No
         if len(batch) < 1000:
             break
     return candidate if candidate <= high else None
+
+
+async def _first_free_sql(
+    session: AsyncSession, block_id: int, candidate: int, high: int, gw: int | None
+) -> int | None:
+    """:func:`first_free` with the server finding the end of each run of used offsets."""
+    while candidate <= high:
+        if candidate == gw:
+            candidate += 1
+            continue
+        params = {"block": block_id, "start": addressing.pack(candidate), "first": candidate}
+        run = (await session.execute(_FIRST_GAP, params)).scalar()
+        if run is None:  # no gap: every used offset from the candidate on is contiguous
+            last = await session.scalar(
+                select(orm.Address.offset)
+                .where(
+                    orm.Address.address_block == block_id,
+                    orm.Address.offset >= addressing.pack(candidate),
+                )
+                .order_by(orm.Address.offset.desc())
+                .limit(1)
+            )
+            run = 0 if last is None else addressing.unpack(last) - candidate + 1
+        free = candidate + int(run)
+        if free != gw:
+            return free if free <= high else None
+        candidate = free
+    return None

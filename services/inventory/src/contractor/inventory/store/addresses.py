@@ -202,8 +202,17 @@ async def create(
     )
     rows.stamp_new(address)
     session.add(address)
+    _take_hint(block, offset)
     await session.flush()
     return address
+
+
+def _take_hint(block: orm.AddressBlock, offset: int) -> None:
+    """Keep ``free_hint`` past a run of used offsets: every offset below it is taken."""
+    low, _ = address_blocks.bounds(block)
+    hint = addressing.unpack(block.free_hint) if block.free_hint is not None else low
+    if offset == hint:
+        block.free_hint = addressing.pack(offset + 1)
 
 
 async def allocate(session: AsyncSession, block_id: int, values: dict[str, Any]) -> orm.Address:

@@ -19,7 +19,7 @@ from contractor.inventory.store import blueprint_graph, blueprints, listing, row
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,7 +197,18 @@ def located_on_create(ftype: FoundationType, attributes: dict[str, Any]) -> bool
 
 async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) -> orm.Foundation:
     """Create a foundation from validated body values (state ``planned``)."""
-    if await session.get(orm.Foundation, values["locator"]) is not None:
+    # One round trip for the existing foundation, the site and the blueprint; holding the rows
+    # keeps them in the identity map, so the checks below read them without a query.
+    taken, *held = (
+        await session.execute(
+            select(orm.Foundation.locator, orm.Site, orm.Blueprint)
+            .select_from(select(literal(1)).subquery())
+            .outerjoin(orm.Foundation, orm.Foundation.locator == values["locator"])
+            .outerjoin(orm.Site, orm.Site.name == values["site"])
+            .outerjoin(orm.Blueprint, orm.Blueprint.name == values["blueprint"])
+        )
+    ).one()
+    if taken is not None:
         raise AlreadyExists("foundation", values["locator"], field="locator")
     ftype = foundation_type(values["type"])
     await _check_site(session, values["site"])
@@ -219,6 +230,7 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
     rows.stamp_new(foundation)
     session.add(foundation)
     await session.flush()
+    del held
     return foundation
 
 

@@ -36,11 +36,16 @@ async def _interface_config(session: AsyncSession, iface: orm.Interface) -> dict
 
 
 async def _address_object(
-    session: AsyncSession, address: orm.Address, iface: orm.Interface | None
+    session: AsyncSession,
+    address: orm.Address,
+    iface: orm.Interface | None,
+    blocks: dict[int, orm.AddressBlock] | None = None,
 ) -> AddressObject | None:
     if address.address_block is None or address.offset is None:
         return None
-    block = await session.get(orm.AddressBlock, address.address_block)
+    block = (blocks or {}).get(address.address_block) or await session.get(
+        orm.AddressBlock, address.address_block
+    )
     if block is None:
         return None
     subnet = addressing.unpack(block.subnet)
@@ -67,11 +72,19 @@ async def _address_object(
 
 
 async def structure_network_attributes(
-    session: AsyncSession, structure: orm.Structure
+    session: AsyncSession,
+    structure: orm.Structure,
+    known: tuple[list[orm.Interface], list[orm.Interface]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``config.structure_attributes`` beyond the structure's own."""
-    real = await interfaces.of_foundation(session, structure.foundation)
-    bound = {i.name: i for i in [*real, *await interfaces.of_structure(session, structure.id)]}
+    """Keyword arguments for ``config.structure_attributes`` beyond the structure's own.
+
+    ``known``: the real interfaces of the structure's foundation and the structure's abstract
+    ones (:func:`interfaces.of_foundation_and_structure`), when the caller has them.
+    """
+    real, abstract = known or await interfaces.of_foundation_and_structure(
+        session, structure.foundation, structure.id
+    )
+    bound = {i.name: i for i in [*real, *abstract]}
     for iface in real:
         bound[iface.name] = iface  # a real interface wins over an abstract one of the same name
     statics = list(
@@ -81,14 +94,32 @@ async def structure_network_attributes(
             .order_by(orm.Address.id)
         )
     )
+    # One query for the blocks of the bound addresses (not one per address).
+    block_ids = {
+        a.address_block
+        for a in statics
+        if a.address_block is not None and (a.interface_name or "") in bound
+    }
+    blocks = {
+        b.id: b
+        for b in (
+            await session.scalars(
+                select(orm.AddressBlock).where(orm.AddressBlock.id.in_(sorted(block_ids)))
+            )
+            if block_ids
+            else []
+        )
+    }
     interface_map: dict[str, Any] = {}
     for name, iface in bound.items():
         interface_map[name] = {**await _interface_config(session, iface), "address_list": []}
     primary: tuple[orm.Address, AddressObject] | None = None
     for address in statics:
         owner = bound.get(address.interface_name or "")
-        found = await _address_object(session, address, owner)
-        if found is None or owner is None:
+        if owner is None:
+            continue
+        found = await _address_object(session, address, owner, blocks)
+        if found is None:
             continue
         interface_map[owner.name]["address_list"].append(found)
         if address.is_primary:
@@ -109,8 +140,10 @@ async def structure_network_attributes(
     }
 
 
-async def provisioning_port(session: AsyncSession, locator: str) -> orm.Interface | None:
-    """The provisioning interface of a foundation, if any."""
-    return next(
-        (i for i in await interfaces.of_foundation(session, locator) if i.is_provisioning), None
-    )
+async def provisioning_port(
+    session: AsyncSession, locator: str, real: list[orm.Interface] | None = None
+) -> orm.Interface | None:
+    """The provisioning interface of a foundation, if any (``real``: its interfaces, if known)."""
+    if real is None:
+        real = await interfaces.of_foundation(session, locator)
+    return next((i for i in real if i.is_provisioning), None)

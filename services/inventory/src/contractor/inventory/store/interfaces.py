@@ -13,7 +13,7 @@ from contractor.inventory.errors import (
     invalid,
 )
 from contractor.inventory.store import pxes, rows
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 REAL_FIELDS = ("physical_location", "name", "network", "mac", "is_provisioning", "link_name", "pxe")
@@ -38,6 +38,25 @@ async def of_structure(session: AsyncSession, structure_id: int) -> list[orm.Int
         .order_by(orm.Interface.name)
     )
     return list(found)
+
+
+async def of_foundation_and_structure(
+    session: AsyncSession, locator: str, structure_id: int
+) -> tuple[list[orm.Interface], list[orm.Interface]]:
+    """:func:`of_foundation` and :func:`of_structure` in one query."""
+    found = list(
+        await session.scalars(
+            select(orm.Interface)
+            .where(
+                or_(orm.Interface.foundation == locator, orm.Interface.structure == structure_id)
+            )
+            .order_by(orm.Interface.physical_location, orm.Interface.name)
+        )
+    )
+    # Real ones come by physical location; abstract ones have none, so they come by name.
+    real = [i for i in found if i.foundation == locator]
+    abstract = [i for i in found if i.structure == structure_id]
+    return real, abstract
 
 
 async def get_real(session: AsyncSession, locator: str, physical_location: str) -> orm.Interface:
