@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections.abc import Iterator
@@ -72,7 +73,8 @@ class TestPortCheck:
 
 class TestPing:
     @pytest.mark.skipif(
-        not can_ping(), reason="no ICMP socket allowed here (no ping_group_range, no CAP_NET_RAW)"
+        not can_ping() and not os.environ.get("CI"),  # in CI a missing ICMP socket fails
+        reason="no ICMP socket allowed here (no ping_group_range, no CAP_NET_RAW)",
     )
     def test_loopback_answers(self) -> None:
         plugin = IputilsPlugin(IputilsConfig())
@@ -87,7 +89,9 @@ class TestPing:
         assert result["percent"] == 100.0
         assert result["rtt_avg_ms"] is not None
 
-    @pytest.mark.skipif(not can_ping(), reason="no ICMP socket allowed here")
+    @pytest.mark.skipif(
+        not can_ping() and not os.environ.get("CI"), reason="no ICMP socket allowed here"
+    )
     async def test_through_the_agent_in_a_worker_thread(
         self, foreman: FakeForeman, make_agent: Any
     ) -> None:

@@ -124,6 +124,8 @@ def private_pg() -> Iterator[PrivatePostgres]:
     """A PostgreSQL server of our own (initdb on a free port), stopped by PID at the end."""
     bindir = _pg_bin()
     if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("initdb/pg_ctl are not installed (PostgreSQL server binaries)")
         pytest.skip("initdb/pg_ctl are not installed")
     # Its own directory under /tmp: pytest's base directory is closed to the postgres user.
     root = Path(tempfile.mkdtemp(prefix="ctr-e2e-pg-"))
