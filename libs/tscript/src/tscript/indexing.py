@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tscript.errors import NotDefined, TypeFault
-from tscript.text import text
+from tscript.text import text, type_name
 from tscript.values import Duration, Value
 
 _KEY_TYPES = (type(None), bool, int, float, str, Duration)
@@ -46,19 +46,3 @@ def set_item(container: Value, key: Value, value: Value) -> None:
         container[key] = value
     else:
         raise TypeFault(f"cannot assign into {type_name(container)}")
-
-
-def type_name(value: Value) -> str:
-    """The TScript name of a value's type, for messages."""
-    if value is None:
-        return "none"
-    name = {
-        bool: "bool",
-        int: "int",
-        float: "float",
-        str: "string",
-        list: "list",
-        dict: "map",
-        Duration: "duration",
-    }.get(value.__class__)
-    return name or "handle"
