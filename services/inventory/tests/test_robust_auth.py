@@ -22,6 +22,7 @@ Headers = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs"}
 IPMI = {"ipmi_ip_address": "10.0.0.5", "ipmi_username": "admin", "ipmi_password": "bmc-s3cret"}
+DISCOVERY_REPORT = {"site": "dc1", "hardware": {"dmi": {"system": {"serial": "ROBUST-1"}}}}
 
 # §12.2 / §13.2: who may call what. Anything not listed here is a read for viewer and above.
 ADMIN_WRITES = re.compile(
@@ -176,6 +177,9 @@ class World:
             "PUT /api/v1/foundations/{key}/job": {"job_id": 5, "script": "create", "wait": True},
             "PUT /api/v1/structures/{key}/job": {"job_id": 5, "script": "create", "wait": True},
             "POST /api/v1/tokens/introspect": {"token": "ctr_1_" + "a" * 43},
+            "POST /api/v1/discovery/reports": DISCOVERY_REPORT,
+            "POST /api/v1/discovery/{identifier}/assign": {"locator": "bmc1"},
+            "POST /api/v1/discovery/{identifier}/enroll": {"blueprint": "fbp", "locator": "f8"},
         }
         return bodies.get(f"{method} {template}", {})
 
@@ -229,7 +233,13 @@ async def world_ids(
         "/api/v1/tokens", json={"name": "victim", "role": "viewer"}, headers=admin
     )
     assert r.status_code == 201, r.text
-    return World(s["id"], block, network, address, r.json()["id"])
+    made = World(s["id"], block, network, address, r.json()["id"])
+    r = await client.post(
+        "/api/v1/discovery/reports", json=DISCOVERY_REPORT, headers=as_role("service")
+    )
+    assert r.status_code == 200, r.text
+    made.values["identifier"] = r.json()["identifier"]
+    return made
 
 
 @pytest.fixture
@@ -313,6 +323,7 @@ async def test_the_bodies_used_would_have_changed_something(
         ("POST", "/api/v1/foundations", "operator"),
         ("PATCH", "/api/v1/structures/{structure_id}/config", "operator"),
         ("POST", "/api/v1/address-blocks/{block_id}/next-free", "operator"),
+        ("POST", "/api/v1/discovery/{identifier}/assign", "operator"),
         ("POST", "/api/v1/foundations/{locator}/state", "operator"),
         ("DELETE", "/api/v1/tokens/{token_id}", "admin"),
     ):

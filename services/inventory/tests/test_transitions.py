@@ -105,7 +105,7 @@ class TestFoundationStates:
     ) -> None:
         r = await client.patch(
             "/api/v1/blueprints/foundation/fbp",
-            json={"hardware_rules": [{"cpu_count": {"min": 2}}]},
+            json={"hardware_rules": [{"path": "hardware.cpu.count", "min": 2}]},
             headers=as_role("admin"),
         )
         assert r.status_code == 200, r.text

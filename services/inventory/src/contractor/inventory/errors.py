@@ -237,3 +237,17 @@ class WriteRejected(InventoryError):
 
     def __init__(self, index: int, detail: str, errors: list[Any] | None = None) -> None:
         super().__init__(f"write {index}: {detail}", index=index, errors=errors or [])
+
+
+class NotApplicable(Conflict, InventoryError):
+    """The operation does not apply to this target (e.g. ports of a non-docker foundation)."""
+
+    type_slug = "not-applicable"
+    title = "The operation does not apply to this target"
+
+
+class NoFreePort(Conflict, InventoryError):
+    """The docker complex has no free host port left in ``docker_port_range``."""
+
+    type_slug = "no-free-port"
+    title = "No free host port"

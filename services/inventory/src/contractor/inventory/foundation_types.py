@@ -105,6 +105,83 @@ CONNECTIONS: dict[str, Connection] = {
 """Connection shapes by type; complex-hosted types (docker, virtualbox, …) are not built yet."""
 
 
+RESOURCE_KEYS = (("cpu_count", "cpu_count"), ("memory_mb", "memory_size"), ("disk_gb", "disk_size"))
+"""``resources`` fields and the config keys (and VM spec fields) they come from (§4.1)."""
+GIB = 1024**3
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative integer from a config or spec value (digit strings count), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int | float) and value >= 0:
+        return int(value)
+    return None
+
+
+def _from_hardware(hardware: Mapping[str, Any]) -> dict[str, int | None]:
+    """``resources`` from an accepted hardware report's ``hardware`` object (§8.2)."""
+    cpu = hardware.get("cpu")
+    disks = hardware.get("disks")
+    sizes = (
+        [_count(d.get("size_bytes")) for d in disks if isinstance(d, dict)]
+        if isinstance(disks, list)
+        else []
+    )
+    known = [size for size in sizes if size is not None]
+    return {
+        "cpu_count": _count(cpu.get("count")) if isinstance(cpu, dict) else None,
+        "memory_mb": _count(hardware.get("memory_mib")),
+        "disk_gb": sum(known) // GIB if known else None,
+    }
+
+
+def resources(
+    declared: Declared,
+    attributes: Mapping[str, Any],
+    config: Mapping[str, Any],
+    hardware: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
+    """``resources(f, config)`` of §4: ``{cpu_count, memory_mb, disk_gb}`` for usage statistics.
+
+    * Types whose computed spec is sized (virtualbox, vcenter, libvirt, proxmox, sim): the
+      effective spec, i.e. the ``<prefix>_vm_spec`` attribute over the config keys
+      ``cpu_count``, ``memory_size`` and ``disk_size`` over their defaults (1, 512, 10), as
+      the create job builds it.
+    * Other types (bare metal, docker, cloud): the accepted hardware report where there is
+      one, else those config keys when set, else 0.
+
+    Never fails: a value that is not a non-negative integer counts as unset.
+
+    Args:
+        declared: The foundation type.
+        attributes: The foundation's stored (non-secret) attributes.
+        config: The merged config of the structure on the foundation, else the foundation's.
+        hardware: The ``hardware`` object of the accepted hardware report, if any.
+    """
+    rule = declared.spec_rule
+    sized = {s.config_key: s for s in rule.sources} if rule is not None else {}
+    own = attributes.get(rule.attribute) if rule is not None and rule.attribute else None
+    spec = own if isinstance(own, dict) else {}
+    found = _from_hardware(hardware) if hardware else {}
+    result: dict[str, int] = {}
+    for field, key in RESOURCE_KEYS:
+        if key in sized:
+            value = _count(spec.get(key))
+            if value is None:
+                value = _count(config.get(key))
+            if value is None:
+                value = _count(sized[key].default)
+        else:
+            value = found.get(field)
+            if value is None:
+                value = _count(config.get(key))
+        result[field] = value or 0
+    return result
+
+
 @dataclass(frozen=True)
 class FoundationType:
     """A foundation type's declaration, as inventory uses it."""
@@ -163,6 +240,15 @@ class FoundationType:
     def connection(self, values: dict[str, Any]) -> dict[str, Any] | None:
         """Connection parameters for the agent, from all (decrypted) attribute values."""
         return CONNECTIONS.get(self.name, _none)(values)
+
+    def resources(
+        self,
+        attributes: Mapping[str, Any],
+        config: Mapping[str, Any],
+        hardware: Mapping[str, Any] | None = None,
+    ) -> dict[str, int]:
+        """``{cpu_count, memory_mb, disk_gb}`` (see the module function `resources`)."""
+        return resources(self.declared, attributes, config, hardware)
 
     def describe(self) -> dict[str, Any]:
         """The published declaration."""

@@ -142,6 +142,10 @@ class Foundation(JobSlot, Versioned, Base):
     state: Mapped[str] = mapped_column(String(16), default="planned", index=True)
     located_at: Mapped[datetime | None]
     built_at: Mapped[datetime | None]
+    # ``resources`` (§3.4, §9): stored so that usage statistics are plain sums.
+    cpu_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    memory_mb: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    disk_gb: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Structure(JobSlot, Versioned, Base):
@@ -335,6 +339,35 @@ class JobBatch(Base):
     created_at: Mapped[datetime]
 
 
+class JobCall(Base):
+    """A job call already made, with its answer (calls are idempotent by id, §12.4)."""
+
+    __tablename__ = "job_calls"
+
+    call_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    job_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    op: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class DockerPort(Base):
+    """A host port of a docker complex mapped to a container port of a structure."""
+
+    __tablename__ = "docker_ports"
+    __table_args__ = (
+        UniqueConstraint("complex", "host_port"),
+        UniqueConstraint("structure", "container_port"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    complex: Mapped[str] = mapped_column(ForeignKey("complexes.name"))
+    host_port: Mapped[int] = mapped_column(Integer)
+    structure: Mapped[int] = mapped_column(ForeignKey("structures.id"), index=True)
+    container_port: Mapped[str] = mapped_column(String(16))
+
+
 class Pxe(Versioned, Base):
     """A PXE profile: an iPXE boot script and a template (both Jinja2)."""
 
@@ -344,3 +377,35 @@ class Pxe(Versioned, Base):
     description: Mapped[str | None] = mapped_column(String(200))
     boot_script: Mapped[str] = mapped_column(Text, default="")
     template: Mapped[str] = mapped_column(Text, default="")
+
+
+class DiscoveryRecord(Versioned, Base):
+    """The latest hardware report of one machine (keyed by its identifier, §8.2)."""
+
+    __tablename__ = "discovery_records"
+
+    identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(40), index=True)  # no FK: records outlive sites
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    boot_mac: Mapped[str | None] = mapped_column(String(17))
+    source: Mapped[str] = mapped_column(String(8), default="image")
+    report: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    locator: Mapped[str | None] = mapped_column(String(100), index=True)
+    matched_by: Mapped[str | None] = mapped_column(String(16))
+    messages: Mapped[list[Any]] = mapped_column(default=list)
+    reported_at: Mapped[datetime]
+
+
+class FoundationHardware(Base):
+    """The accepted hardware report of a foundation (§8.4); cleared on destroy."""
+
+    __tablename__ = "foundation_hardware"
+
+    foundation: Mapped[str] = mapped_column(
+        ForeignKey("foundations.locator", ondelete="CASCADE"), primary_key=True
+    )
+    identifier: Mapped[str] = mapped_column(String(64), index=True)
+    matched_by: Mapped[str] = mapped_column(String(16))
+    report: Mapped[dict[str, Any]]
+    accepted_at: Mapped[datetime]

@@ -203,10 +203,10 @@ async def import_bundle(
         text = (await request.body()).decode()
     except UnicodeDecodeError as exc:
         raise store.bundles.BundleInvalid("the file is not UTF-8") from exc
-    data = store.bundles.parse(text, options)
+    data, warnings = store.bundles.parse(text, options)
     await session.begin()
     try:
-        outcome = await store.bundles.run(session, data, options, caller.actor())
+        outcome = await store.bundles.run(session, data, options, caller.actor(), warnings)
         if dry_run:
             await session.rollback()
         else:

@@ -34,8 +34,16 @@ def slot_of(row: orm.Foundation | orm.Structure | orm.Dependency) -> JobSlotRead
     )
 
 
-def render(foundation: orm.Foundation, structure_id: int | None, box: SecretBox) -> dict[str, Any]:
-    """The fields of a foundation's representation (secrets only as ``secrets_set``)."""
+def render(
+    foundation: orm.Foundation,
+    structure_id: int | None,
+    box: SecretBox,
+    hardware: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The fields of a foundation's representation (secrets only as ``secrets_set``).
+
+    ``hardware`` is the summary of the accepted hardware report (``store.discovery``).
+    """
     ftype = REGISTRY[foundation.type]
     return {
         **{
@@ -61,12 +69,17 @@ def render(foundation: orm.Foundation, structure_id: int | None, box: SecretBox)
         "structure": structure_id,
         "job": slot_of(foundation),
         "secrets_set": sorted(box.open(foundation.sealed_secrets)),
+        "hardware": hardware,
+        "resources": store.resources.of(foundation),
     }
 
 
 async def _one(session: AsyncSession, foundation: orm.Foundation, box: SecretBox) -> FoundationRead:
     ids = await store.foundations.structure_ids(session, [foundation.locator])
-    return FoundationRead.model_validate(render(foundation, ids.get(foundation.locator), box))
+    hardware = await store.discovery.summaries(session, [foundation.locator])
+    return FoundationRead.model_validate(
+        render(foundation, ids.get(foundation.locator), box, hardware.get(foundation.locator))
+    )
 
 
 @router.get("")
@@ -102,7 +115,11 @@ async def list_foundations(
     )
     rows, next_cursor = await store.foundations.list_page(session, stmt, limit=limit, cursor=cursor)
     ids = await store.foundations.structure_ids(session, [r.locator for r in rows])
-    items = [FoundationRead.model_validate(render(r, ids.get(r.locator), box)) for r in rows]
+    hardware = await store.discovery.summaries(session, [r.locator for r in rows])
+    items = [
+        FoundationRead.model_validate(render(r, ids.get(r.locator), box, hardware.get(r.locator)))
+        for r in rows
+    ]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -136,6 +153,7 @@ async def create_foundation(
                 site=foundation.site,
                 data=store.interfaces.event_data(iface, sorted(port.model_fields_set), []),
             )
+        await store.resources.refresh(session, foundation, new=True)
         await store.transitions.after_create(session, foundation)
     response.headers["Location"] = f"/api/v1/foundations/{foundation.locator}"
     response.headers["ETag"] = f'"{foundation.version}"'
@@ -168,6 +186,7 @@ async def update_foundation(
         changes = body.model_dump(include=body.model_fields_set)
         changed = await store.foundations.update(session, foundation, changes, expected, box)
         if changed:
+            await store.resources.refresh(session, foundation)
             await store.events.append(
                 session,
                 "foundation.updated",

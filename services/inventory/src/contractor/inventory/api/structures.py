@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from contractor.inventory import orm, store
+from contractor.inventory.api.addresses import announce as announce_address
 from contractor.inventory.api.foundations import slot_of
+from contractor.inventory.api.interfaces import announce as announce_interface
 from contractor.inventory.deps import Id, IfMatch, Operator, Reader, SessionDep, Transitioner
 from contractor.inventory.masking import redact
 from contractor.inventory.schemas.states import StateChange
@@ -172,6 +174,15 @@ async def delete_structure(
         structure = await store.structures.get(session, structure_id, lock=True)
         zone = (await store.structures.zones(session, [structure.site])).get(structure.site)
         data = store.structures.event_data(structure, [], [zone])
+        addresses, interfaces = await store.structures.removed_with(session, structure)
+        await store.structures.check_deletable(session, structure, expected)
+        # What goes with the structure is announced first (children, then the structure).
+        for address in addresses:
+            await announce_address(session, "address.deleted", address, caller.actor())
+        for iface in interfaces:
+            await announce_interface(
+                session, "interface.deleted", iface, structure.site, [], caller.actor()
+            )
         await store.structures.delete(session, structure, expected)
         await store.events.append(
             session,

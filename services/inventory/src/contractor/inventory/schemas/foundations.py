@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from contractor.inventory.schemas.discovery import HardwareSummary
 from contractor.inventory.schemas.fields import (
     ClosedBody,
     JobSlotRead,
@@ -14,6 +15,7 @@ from contractor.inventory.schemas.fields import (
     Timestamp,
 )
 from contractor.inventory.schemas.interfaces import RealInterfaceCreate
+from contractor.inventory.schemas.stats import Resources
 from pydantic import Field
 
 FoundationState = Literal["planned", "located", "built"]
@@ -80,8 +82,8 @@ class FoundationRead(ResourceRead):
     dependency: int | None = None
     job: JobSlotRead | None
     secrets_set: list[str]
-    hardware: dict[str, Any] | None = None
-    resources: dict[str, Any] | None = None
+    hardware: HardwareSummary | None = None
+    resources: Resources | None = None
 
 
 class FoundationTransitioned(FoundationRead):

@@ -8,7 +8,7 @@ from contractor.inventory import orm
 from contractor.inventory.config.chains import ChainCycleError
 from contractor.inventory.errors import AlreadyExists, InUse, ResourceNotFound, invalid
 from contractor.inventory.foundation_types import REGISTRY
-from contractor.inventory.store import blueprint_graph, config_values, rows
+from contractor.inventory.store import blueprint_graph, config_values, hardware_rules, rows
 from contractor.servicekit.pagination import decode_cursor, paginate
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +77,8 @@ async def _check_references(
             )
     if values.get("config_values") is not None:
         config_values.check(values["config_values"], ["body", "config_values"])
+    if values.get("hardware_rules") is not None:
+        hardware_rules.check(values["hardware_rules"], ["body", "hardware_rules"])
 
 
 def _check_acyclic(everything: dict[str, orm.Blueprint], name: str) -> None:

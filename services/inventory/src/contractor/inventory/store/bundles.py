@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+import toml
 from contractor.inventory import orm
 from contractor.inventory.errors import ScriptInvalid
 from contractor.inventory.foundation_types import REGISTRY
@@ -19,6 +20,7 @@ from contractor.servicekit.errors import ServiceError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 ALIASES = {"manualcomplex": "manual", "test": "sim"}
+LEGACY_WARNING = "legacy-toml-syntax"
 KNOWN_KEYS = {
     "script": {"description", "script"},
     "foundation": {
@@ -65,15 +67,26 @@ class Options:
     filename: str | None = None
 
 
-def parse(text: str, options: Options) -> dict[str, Any]:
-    """Parse TOML 1.0.
+def parse(text: str, options: Options) -> tuple[dict[str, Any], list[str]]:
+    """Parse TOML 1.0, falling back to the reference's TOML 0.10 dialect (§14).
+
+    Returns:
+        The parsed bundle and the warnings parsing gave (``legacy-toml-syntax`` when only
+        the older dialect, which accepts bare keys such as ``>repo_list``, could read it).
 
     Raises:
-        BundleInvalid: A syntax error, with its position.
+        BundleInvalid: Neither dialect reads the file; the TOML 1.0 error, with its position.
     """
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as exc:
+        legacy = _parse_legacy(text)
+        if legacy is not None:
+            first = str(exc).split(" (at line")[0]
+            return legacy, [
+                f"{LEGACY_WARNING}: the file is not TOML 1.0 ({first}), "
+                "read with the older TOML 0.10 dialect"
+            ]
         where = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, column = (int(where[1]), int(where[2])) if where else (None, None)
         raise BundleInvalid(
@@ -88,6 +101,25 @@ def parse(text: str, options: Options) -> dict[str, Any]:
                 }
             ],
         ) from exc
+
+
+def _parse_legacy(text: str) -> dict[str, Any] | None:
+    """The file read as TOML 0.10 (the ``toml`` package), or ``None`` if that fails too."""
+    try:
+        parsed = toml.loads(text)
+    except Exception:  # the 0.10 parser raises more than TomlDecodeError on odd input
+        return None
+    plain: dict[str, Any] = _plain(parsed)
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists (the 0.10 parser returns its own dict subclasses)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _type_name(given: str) -> str | None:
@@ -119,10 +151,17 @@ def _parents_first(items: dict[str, dict[str, Any]]) -> list[str]:
 
 
 async def run(
-    session: AsyncSession, data: dict[str, Any], options: Options, actor: dict[str, Any]
+    session: AsyncSession,
+    data: dict[str, Any],
+    options: Options,
+    actor: dict[str, Any],
+    warnings: list[str] | None = None,
 ) -> Outcome:
-    """Apply a parsed bundle; raise :class:`BundleInvalid` listing every error."""
-    outcome = Outcome()
+    """Apply a parsed bundle; raise :class:`BundleInvalid` listing every error.
+
+    ``warnings`` (from `parse`) come first in the answer's warnings.
+    """
+    outcome = Outcome(warnings=list(warnings or []))
     for key in data:
         if key not in ("sflinks", *KNOWN_KEYS):
             outcome.warnings.append(f"unknown entry {key} ignored")

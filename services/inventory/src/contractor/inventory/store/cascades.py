@@ -13,7 +13,7 @@ from contractor.inventory import orm
 from contractor.inventory.errors import CascadeBlocked
 from contractor.inventory.store import complex_state, rows, state_events, transition_log
 from contractor.servicekit.db import utcnow
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Target = orm.Foundation | orm.Structure | orm.Dependency
@@ -117,6 +117,9 @@ async def destroy_one(
             update(orm.Interface)
             .where(orm.Interface.foundation == row.locator)
             .values(mac=None, pxe=None)
+        )
+        await session.execute(
+            delete(orm.FoundationHardware).where(orm.FoundationHardware.foundation == row.locator)
         )
     if isinstance(row, orm.Structure):
         row.config_uuid = str(uuid.uuid4())

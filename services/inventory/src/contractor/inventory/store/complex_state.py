@@ -102,7 +102,9 @@ async def locate_by_system(session: AsyncSession, foundation: orm.Foundation, re
     if foundation.job_id is None and held:
         return False
     graph = await blueprints.graph(session)
-    if blueprint_graph.effective_hardware_rules(graph, foundation.blueprint):
+    if blueprint_graph.effective_hardware_rules(graph, foundation.blueprint) and (
+        await session.get(orm.FoundationHardware, foundation.locator) is None
+    ):
         return False  # needs an accepted hardware report first
     foundation.state, foundation.located_at = "located", utcnow()
     transition_log.record(

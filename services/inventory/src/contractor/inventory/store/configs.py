@@ -99,7 +99,9 @@ async def _foundation_attributes(
     ftype = REGISTRY[foundation.type]
     port = await interface_maps.provisioning_port(session, foundation.locator, real)
     fields = {name: foundation.attributes.get(name) for name in ftype.attributes_model.model_fields}
+    accepted = await session.get(orm.FoundationHardware, foundation.locator)
     return config.foundation_attributes(
+        hardware=accepted.report.get("hardware") if accepted is not None else None,
         locator=foundation.locator,
         type_display_name=ftype.display_name,
         state=foundation.state,

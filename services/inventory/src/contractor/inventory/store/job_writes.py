@@ -25,6 +25,7 @@ from contractor.inventory.store import (
     foundations,
     interfaces,
     reservations,
+    resources,
     rows,
     snapshots,
 )
@@ -98,6 +99,8 @@ async def _apply(session: AsyncSession, job_id: int, write: w.Write, actor: Acto
     await _check_holder(session, job_id, target, write)
     if isinstance(write, w.SetValue):
         await _set_value(session, _foundation(target), write, actor)
+        # The create job writes its runtime id once the effective spec is built (§9).
+        await resources.refresh(session, _foundation(target))
     elif isinstance(write, w.SetPxe):
         await _set_pxe(session, _foundation(target), write, actor)
     elif isinstance(write, w.SetInterfaceMacs):
@@ -105,7 +108,11 @@ async def _apply(session: AsyncSession, job_id: int, write: w.Write, actor: Acto
     elif isinstance(write, w.SetIpAddresses):
         await _set_ips(session, await _structure_of(session, target), write, actor, job_id)
     else:
-        await _set_config(session, await _structure_of(session, target), write, actor)
+        structure = await _structure_of(session, target)
+        await _set_config(session, structure, write, actor)
+        base = await session.get(orm.Foundation, structure.foundation)
+        if base is not None:  # config keys such as cpu_count size the foundation
+            await resources.refresh(session, base)
 
 
 async def _check_holder(

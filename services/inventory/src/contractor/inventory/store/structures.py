@@ -167,8 +167,15 @@ async def update(
     return changed
 
 
-async def delete(session: AsyncSession, structure: orm.Structure, expected: int | None) -> None:
-    """Delete a planned structure that no job holds."""
+async def check_deletable(
+    session: AsyncSession, structure: orm.Structure, expected: int | None
+) -> None:
+    """Refuse (409 ``not-deletable``) unless the structure may be deleted (§3.6).
+
+    Raises:
+        NotDeletable: Built, held by a job, a complex member, named by a dependency, or an
+            address elsewhere points to one of its addresses.
+    """
     rows.check_version(structure, expected)
     if structure.state != "planned":
         raise NotDeletable(f"structure {structure.id} is {structure.state}")
@@ -189,10 +196,48 @@ async def delete(session: AsyncSession, structure: orm.Structure, expected: int 
     )
     if named is not None:
         raise NotDeletable(f"dependency {named} names structure {structure.id}")
+    own = select(orm.Address.id).where(orm.Address.structure == structure.id)
+    pointing = await session.scalar(
+        select(orm.Address.id).where(
+            orm.Address.pointer.in_(own),
+            or_(orm.Address.structure.is_(None), orm.Address.structure != structure.id),
+        )
+    )
+    if pointing is not None:
+        raise NotDeletable(f"address {pointing} points to an address of structure {structure.id}")
+
+
+async def delete(session: AsyncSession, structure: orm.Structure, expected: int | None) -> None:
+    """Delete a planned structure that no job holds, with its addresses and interfaces."""
+    await check_deletable(session, structure, expected)
+    await session.execute(
+        sql_delete(orm.DockerPort).where(orm.DockerPort.structure == structure.id)
+    )
+    # Pointers first: an address may point to another address of the same structure.
+    await session.execute(
+        sql_delete(orm.Address).where(
+            orm.Address.structure == structure.id, orm.Address.pointer.is_not(None)
+        )
+    )
     await session.execute(sql_delete(orm.Address).where(orm.Address.structure == structure.id))
     await session.execute(sql_delete(orm.Interface).where(orm.Interface.structure == structure.id))
     await session.delete(structure)
     await session.flush()
+
+
+async def removed_with(
+    session: AsyncSession, structure: orm.Structure
+) -> tuple[list[orm.Address], list[orm.Interface]]:
+    """The addresses (by id) and abstract interfaces (by name) a delete removes with it."""
+    addresses = await session.scalars(
+        select(orm.Address).where(orm.Address.structure == structure.id).order_by(orm.Address.id)
+    )
+    interfaces = await session.scalars(
+        select(orm.Interface)
+        .where(orm.Interface.structure == structure.id)
+        .order_by(orm.Interface.name)
+    )
+    return list(addresses), list(interfaces)
 
 
 def event_data(

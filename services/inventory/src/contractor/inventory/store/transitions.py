@@ -171,7 +171,14 @@ async def _build_or_locate(
         raise TransitionNotAllowed(f"structure {structure.id} on it is {structure.state}")
     needs_report = move.to_state == "located" or move.from_state == "planned"
     graph = await blueprints.graph(session)
-    if needs_report and blueprint_graph.effective_hardware_rules(graph, foundation.blueprint):
+    if (
+        needs_report
+        and blueprint_graph.effective_hardware_rules(graph, foundation.blueprint)
+        and (
+            move.to_state == "built"  # planned → built only without rules (§5.1)
+            or await session.get(orm.FoundationHardware, foundation.locator) is None
+        )
+    ):
         raise HardwareRequired(f"foundation {foundation.locator} has no accepted hardware report")
     now = utcnow()
     if move.to_state == "located":
