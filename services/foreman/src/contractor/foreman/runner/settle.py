@@ -9,15 +9,16 @@ from contractor.foreman import orm
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def lock_pair(session: AsyncSession, task_id: str) -> tuple[orm.Job | None, orm.Task | None]:
     """Lock a task's job, then the task (always in this order, so no deadlocks)."""
-    peek = await tasks.get(session, task_id)
-    if peek is None:
+    job_id = await session.scalar(select(orm.Task.job_id).where(orm.Task.id == task_id))
+    if job_id is None:
         return None, None
-    job = await session.get(orm.Job, peek.job_id, with_for_update=True, populate_existing=True)
+    job = await session.get(orm.Job, job_id, with_for_update=True, populate_existing=True)
     task = await tasks.get(session, task_id, lock=True)
     return job, task
 

@@ -49,8 +49,7 @@ async def create(
         cancel_requested=False,
         history=[],
     )
-    session.add(task)
-    await session.flush()
+    session.add(task)  # inserted by the session's next flush
     return task
 
 
@@ -197,6 +196,16 @@ async def overdue(session: AsyncSession, *, now: datetime, grace_s: float) -> li
         and timeout_s is not None
         and started_at + timedelta(seconds=timeout_s + grace_s) < now
     ]
+
+
+async def canceled_among(session: AsyncSession, task_ids: Sequence[str]) -> list[str]:
+    """Which of ``task_ids`` are canceled (in the given order)."""
+    found = set(
+        await session.scalars(
+            select(orm.Task.id).where(orm.Task.id.in_(task_ids), orm.Task.state == "canceled")
+        )
+    )
+    return [task_id for task_id in task_ids if task_id in found]
 
 
 async def held_by(session: AsyncSession, agent_id: str) -> list[orm.Task]:
