@@ -9,7 +9,7 @@ from typing import Any
 from contractor.foreman import orm
 from contractor.foreman.deps import AgentCaller, RuntimeDep, SessionDep
 from contractor.foreman.errors import AgentProblem
-from contractor.foreman.runner import dispatch, leases, outcomes
+from contractor.foreman.runner import dispatch, leases, outcomes, settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.schemas.agent import (
     DeregisterBody,
@@ -219,6 +219,7 @@ async def results(
                 ]
             }
         agents.seen(agent, rt.clock.now())
+        await settle.lock_many(session, sorted({item.task_id for item in body.items}))
         for index in order:
             item = body.items[index]
             try:

@@ -68,7 +68,8 @@ async def _deliver(session: AsyncSession, machine: Interpreter, now: datetime) -
     request = machine.pending_request()
     if request is None or not request["dispatched"]:
         return
-    task = await tasks.get(session, request["request_id"])
+    # Usually loaded by the stepper's prefetch in this transaction: then no query.
+    task = await session.get(orm.Task, request["request_id"])
     if task is None or task.state not in tasks.SETTLED or task.consumed_at is not None:
         return
     task.consumed_at = now
