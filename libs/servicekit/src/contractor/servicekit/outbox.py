@@ -171,6 +171,7 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.info[_PENDING_INFO_KEY] = []
+    session.flush()  # the transaction's other writes first, so the lock is held only briefly
     if session.get_bind().dialect.name == "postgresql":
         # SQLite needs no lock: BEGIN IMMEDIATE already made this the only writer.
         channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))

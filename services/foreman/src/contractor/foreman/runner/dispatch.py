@@ -42,15 +42,19 @@ async def reconcile(
     # A listed lease is written only once a quarter of it has passed: a fast task is never
     # renewed, and a poll does not lock the rows its agent's results are about to settle.
     renew_before = received + timedelta(seconds=rt.settings.lease_s * RENEW_FRACTION)
-    held = await tasks.held_by(session, agent.id)
-    for task in held:
-        if listed.get(task.id) == task.attempt:
-            if task.lease_until is None or task.lease_until < renew_before:
-                task.lease_until = lease_until
-            if task.cancel_requested:
-                work.cancel.append(task.id)
-        elif task.leased_at is not None and task.leased_at < received:
-            await _missing(session, rt, task, work, lease_until, received)
+    held = await tasks.held_summary(session, agent.id)
+    renew: list[str] = []
+    for row in held:
+        if listed.get(row.id) == row.attempt:
+            if row.lease_until is None or row.lease_until < renew_before:
+                renew.append(row.id)
+            if row.cancel_requested:
+                work.cancel.append(row.id)
+        elif row.leased_at is not None and row.leased_at < received:
+            task = await tasks.get(session, row.id)
+            if task is not None and task.state in tasks.OPEN:
+                await _missing(session, rt, task, work, lease_until, received)
+    await tasks.renew(session, renew, lease_until)
     others = sorted(set(listed) - {task.id for task in held})
     if others:
         work.cancel += await tasks.canceled_among(session, others)
