@@ -171,7 +171,7 @@ async def _wait_task(
             parameters=parameters,
             idempotent=idempotent,
             purpose="call",
-            now=now,
+            now=rt.clock.now(),  # when the row is written, not when the step began
             timeout_s=_timeout(parameters),
             site=str(site) if site else None,
         )
