@@ -52,8 +52,13 @@ def test_foreman_sigkill_with_jobs_in_flight(fault_cluster: Cluster) -> None:
     cluster.restart("foreman", kill=True)
 
     def unfinished() -> list[int]:
-        states = {i: job(cluster, i)["state"] for i in job_ids}
-        failed = {i: s for i, s in states.items() if s in ("error", "aborted", "canceled")}
+        found = {i: job(cluster, i) for i in job_ids}
+        states = {i: j["state"] for i, j in found.items()}
+        failed = {
+            i: (j["state"], j.get("message"))
+            for i, j in found.items()
+            if j["state"] in ("error", "aborted", "canceled")
+        }
         assert not failed, f"jobs failed after the restart: {failed}"
         return [i for i, s in states.items() if s != "done"]
 

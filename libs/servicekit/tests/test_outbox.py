@@ -71,31 +71,96 @@ async def test_rolled_back_events_vanish(sessions: async_sessionmaker[AsyncSessi
         assert rows == []
 
 
-async def test_cursor_order_is_commit_order_on_postgresql(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
+async def test_cursor_order_is_commit_order(sessions: async_sessionmaker[AsyncSession]) -> None:
     first, second = sessions(), sessions()
     try:
         await first.begin()
         await outbox.append(first, events, new("first"))
-        # The second writer must wait for the first's commit before drawing its cursor.
-        late = asyncio.create_task(_append_and_commit(second, "second"))
-        await asyncio.sleep(0.3)
-        assert not late.done()
+        # The second writer starts later but commits first: its event comes first in the feed.
+        await _append_and_commit(second, "second")
+        async with sessions() as reader:
+            rows, _ = await outbox.read_page(reader, events, outbox.FeedQuery(0, [], None, 10))
+            assert [r.subject_key for r in rows] == ["second"]  # nothing visible before commit
         await first.commit()
-        await asyncio.wait_for(late, 10)
     finally:
         await first.close()
         await second.close()
     async with sessions() as session:
         rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
-    assert [r.subject_key for r in rows] == ["first", "second"]
+    assert [r.subject_key for r in rows] == ["second", "first"]
+    assert rows[0].cursor < rows[1].cursor
+
+
+async def test_outbox_lock_is_taken_at_commit_not_at_append(kit_pg_url: str) -> None:
+    # PostgreSQL: a transaction holding the outbox lock (committing) blocks other committers;
+    # a transaction that has only appended holds nothing, so others commit past it.
+    engine = create_engine(kit_pg_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+    sessions = create_session_factory(engine, outbox.session_info(outbox.FeedSignal(), "kit_lk"))
+    idle, holder = sessions(), sessions()
+    try:
+        await idle.begin()
+        await outbox.append(idle, events, new("idle"))
+        await _append_and_commit(sessions(), "passes")  # not blocked by the idle appender
+        await holder.begin()
+        await holder.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": outbox.lock_key("kit_lk")}
+        )
+        late = asyncio.create_task(_append_and_commit(sessions(), "waits"))
+        await asyncio.sleep(0.3)
+        assert not late.done()  # its commit waits for the outbox lock
+        await holder.commit()
+        await asyncio.wait_for(late, 10)
+        await idle.rollback()
+    finally:
+        await idle.close()
+        await holder.close()
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+    assert [r.subject_key for r in rows] == ["passes", "waits"]
+    await engine.dispose()
+
+
+async def test_savepoint_rollback_drops_its_events(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        await outbox.append(session, events, new("outer"))
+        with pytest.raises(ValueError):
+            async with session.begin_nested():
+                await outbox.append(session, events, new("rolled-back"))
+                raise ValueError
+        async with session.begin_nested():
+            await outbox.append(session, events, new("released"))
+        await outbox.append(session, events, new("last"))
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+    assert [r.subject_key for r in rows] == ["outer", "released", "last"]
+
+
+async def test_session_reused_for_a_second_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        async with session.begin():
+            await outbox.append(session, events, new("one"))
+        async with session.begin():
+            await outbox.append(session, events, new("dropped"))
+            await session.rollback()
+        async with session.begin():
+            await outbox.append(session, events, new("two"))
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+    assert [r.subject_key for r in rows] == ["one", "two"]
 
 
 async def _append_and_commit(session: AsyncSession, key: str) -> None:
     await session.begin()
     await outbox.append(session, events, new(key))
     await session.commit()
+    await session.close()
 
 
 async def test_wait_for_page_wakes_on_commit(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -5,13 +5,16 @@ transaction; :func:`append` only flushes). Readers follow ``GET /api/v1/events?a
 
 **Cursor order equals commit order.** The cursor is an auto-incrementing integer key. On its own
 that is not enough on PostgreSQL: transaction A may take cursor 7, transaction B cursor 8, and B
-commit first; a reader that saw 8 and moved its cursor past it would never see 7. So every
-outbox writer first takes a transaction-scoped advisory lock (``pg_advisory_xact_lock``) and only
-then draws its cursor; the lock is held until commit, so cursors are drawn in commit order and a
-visible cursor N means every smaller cursor is committed or gone for good (rolled back). The
-price is that outbox writers commit one at a time, which is also how SQLite behaves: there every
-write transaction starts with ``BEGIN IMMEDIATE`` (see :mod:`contractor.servicekit.db`), a single
-writer, and ``AUTOINCREMENT`` keeps cursors from ever being reused.
+commit first; a reader that saw 8 and moved its cursor past it would never see 7. So
+:func:`append` only records the event in the session; a ``before_commit`` hook then takes a
+transaction-scoped advisory lock (``pg_advisory_xact_lock``), inserts the transaction's events
+(drawing their cursors) and the commit follows at once. The lock is held until commit, so
+cursors are drawn in commit order and a visible cursor N means every smaller cursor is committed
+or gone for good (rolled back). Outbox writers therefore commit one at a time, but each holds
+the lock only for its final insert and commit, not while it does its work. SQLite behaves the
+same way by construction: every write transaction starts with ``BEGIN IMMEDIATE`` (see
+:mod:`contractor.servicekit.db`), a single writer, and ``AUTOINCREMENT`` keeps cursors from ever
+being reused.
 
 **Waking readers.** Waiting readers hold no database connection: they sleep on an in-process
 :class:`FeedSignal`, set after every commit that appended events, and re-query at the latest
@@ -47,11 +50,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 SIGNAL_INFO_KEY = "contractor.feed_signal"
 CHANNEL_INFO_KEY = "contractor.feed_channel"
-_LOCKED_INFO_KEY = "contractor.outbox_locked_tx"
+_PENDING_INFO_KEY = "contractor.outbox_pending"
+_WROTE_INFO_KEY = "contractor.outbox_wrote"
 
 
 class FeedSignal:
@@ -119,54 +123,91 @@ class NewEvent:
     site: str | None = None
 
 
-async def append(session: AsyncSession, table: Table, new: NewEvent) -> int:
-    """Append one event inside the caller's transaction and return its cursor.
+async def append(session: AsyncSession, table: Table, new: NewEvent) -> None:
+    """Append one event to the caller's transaction; it is written when that transaction commits.
 
-    Takes the outbox lock on first use in the transaction (PostgreSQL), so that cursor order
-    equals commit order. Flushes only; the caller commits.
+    The row is inserted by a ``before_commit`` hook, after the outbox lock (PostgreSQL), so the
+    lock is held only for the insert and the commit itself. Events appended inside a savepoint
+    that is rolled back are dropped with it.
     """
-    await _lock_once(session)
-    result = await session.execute(
-        table.insert()
-        .values(
-            id=str(uuid.uuid4()),
-            type=new.type,
-            occurred_at=utcnow(),
-            actor=new.actor,
-            site=new.site,
-            subject_kind=new.subject_kind,
-            subject_key=new.subject_key,
-            data=new.data,
+    sync = session.sync_session
+    owner = sync.get_nested_transaction() or sync.get_transaction()
+    pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
+    if pending is None:
+        pending = session.info[_PENDING_INFO_KEY] = []
+        sa_event.listen(sync, "before_commit", _write_pending)
+        sa_event.listen(sync, "after_soft_rollback", _drop_rolled_back)
+        sa_event.listen(sync, "after_commit", _after_commit)
+    pending.append(
+        _Pending(
+            owner=owner,
+            table=table,
+            values={
+                "id": str(uuid.uuid4()),
+                "type": new.type,
+                "occurred_at": utcnow(),
+                "actor": new.actor,
+                "site": new.site,
+                "subject_kind": new.subject_kind,
+                "subject_key": new.subject_key,
+                "data": new.data,
+            },
         )
-        .returning(table.c.cursor)
     )
-    cursor: int = result.scalar_one()
+
+
+@dataclass
+class _Pending:
+    owner: SessionTransaction | None
+    table: Table
+    values: dict[str, Any]
+
+
+def _write_pending(session: Session) -> None:
+    """``before_commit``: lock the outbox and insert the transaction's events (root commit only)."""
+    if session.in_nested_transaction():
+        return  # a savepoint is being released; its events stay pending with the root
+    pending: list[_Pending] = session.info.get(_PENDING_INFO_KEY) or []
+    if not pending:
+        return
+    session.info[_PENDING_INFO_KEY] = []
+    session.flush()  # the transaction's other writes first, so the lock is held only briefly
+    if session.get_bind().dialect.name == "postgresql":
+        # SQLite needs no lock: BEGIN IMMEDIATE already made this the only writer.
+        channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
+            {"key": lock_key(channel), "channel": channel},
+        )
+    by_table: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
+    for item in pending:
+        by_table.setdefault(item.table.name, (item.table, []))[1].append(item.values)
+    for table, rows in by_table.values():
+        session.execute(table.insert(), rows)
+    session.info[_WROTE_INFO_KEY] = True
+
+
+def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """``after_soft_rollback``: forget events appended inside the rolled-back transaction."""
+    pending: list[_Pending] = session.info.get(_PENDING_INFO_KEY) or []
+    if pending:
+        session.info[_PENDING_INFO_KEY] = [p for p in pending if not _within(p.owner, previous)]
+
+
+def _within(owner: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while owner is not None:
+        if owner is ended:
+            return True
+        owner = owner.parent
+    return False
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.pop(_WROTE_INFO_KEY, False):
+        return
     signal = session.info.get(SIGNAL_INFO_KEY)
     if isinstance(signal, FeedSignal):
-        sa_event.listen(session.sync_session, "after_commit", _notifier(signal), once=True)
-    return cursor
-
-
-def _notifier(signal: FeedSignal) -> Any:
-    def _after_commit(_session: Session) -> None:
         signal.notify()
-
-    return _after_commit
-
-
-async def _lock_once(session: AsyncSession) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already made this the only writer.
-    transaction = session.sync_session.get_transaction()
-    if session.info.get(_LOCKED_INFO_KEY) is transaction:
-        return
-    channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))
-    # One round trip: the notification is only delivered at commit anyway.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
-        {"key": lock_key(channel), "channel": channel},
-    )
-    session.info[_LOCKED_INFO_KEY] = transaction
 
 
 def _type_filter(table: Table, types: list[str]) -> Any:

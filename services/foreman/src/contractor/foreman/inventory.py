@@ -21,6 +21,8 @@ TARGET_COLLECTIONS = {
     "dependency": "dependencies",
 }
 _STANDARD = ("type", "title", "status", "detail", "instance")
+STALE_CONNECTION = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+"""What a request on a connection the server has just closed fails with."""
 
 
 def target_path(kind: str, key: str) -> str:
@@ -43,7 +45,12 @@ class InventoryClient:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self.http.request(method, path, **kwargs)
+            try:
+                response = await self.http.request(method, path, **kwargs)
+            except STALE_CONNECTION:
+                # A pooled keep-alive connection that inventory closed as we reused it: one
+                # immediate retry on a fresh connection (every call foreman makes is idempotent).
+                response = await self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise InventoryUnavailable(f"inventory unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:

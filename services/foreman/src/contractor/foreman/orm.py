@@ -72,6 +72,8 @@ class Job(Base):
     evaluations_since_wait: Mapped[int] = mapped_column(Integer(), default=0)
     internal_failures: Mapped[int] = mapped_column(Integer(), default=0)
     row_version: Mapped[int] = mapped_column(Integer(), default=1)
+    log_seq: Mapped[int] = mapped_column(Integer(), default=0, server_default="0")
+    """The ``seq`` of the job's newest ``job_log`` row (no ``max()`` query per append)."""
 
     __table_args__ = (
         Index(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +12,13 @@ from contractor.foreman.clock import Clock
 from contractor.foreman.encryption import SecretBox
 from contractor.foreman.metrics import Metrics
 from contractor.foreman.settings import Settings
+from contractor.foreman.store import agents
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+SERVES_TTL_S = 1.0
+ANNOUNCED_INFO_KEY = "foreman.announced"
 
 
 class Signal:
@@ -53,6 +58,22 @@ class Runtime:
     polls: dict[str, int] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     box: SecretBox | None = None
+    _serving: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict)
+
+    async def serves(self, session: AsyncSession, site: str, module: str) -> bool:
+        """Whether some agent serves ``module`` for ``site``, re-read at most once a second.
+
+        Only the message of a waiting job depends on it, so a second-old answer is good enough
+        and a step needs no agents query.
+        """
+        key = (site, module)
+        now = time.monotonic()
+        cached = self._serving.get(key)
+        if cached is not None and now - cached[0] < SERVES_TTL_S:
+            return cached[1]
+        found = await agents.serves(session, site, module)
+        self._serving[key] = (now, found)
+        return found
 
     def seal(self, value: Any) -> Any:
         """Seal the secret values of a snapshot before it is stored."""
@@ -76,11 +97,25 @@ class Runtime:
         sa_event.listen(session.sync_session, "after_commit", _notify(signals), once=True)
 
     async def announce(self, session: AsyncSession, *signals: Signal) -> None:
-        """Notify ``signals`` on commit, here and (PostgreSQL ``NOTIFY``) in other replicas."""
-        self.after_commit(session, *signals)
+        """Notify ``signals`` on commit, here and (PostgreSQL ``NOTIFY``) in other replicas.
+
+        Each signal is announced once per transaction: later calls in the same transaction add
+        nothing (PostgreSQL folds repeated notifications anyway).
+        """
+        transaction = session.sync_session.get_transaction()
+        done: dict[str, Any] = session.info.setdefault(ANNOUNCED_INFO_KEY, {})
+        fresh = [s for s in signals if done.get(s.channel) is not transaction]
+        if not fresh:
+            return
+        for signal in fresh:
+            done[signal.channel] = transaction
+        self.after_commit(session, *fresh)
         if session.get_bind().dialect.name == "postgresql":
-            for signal in signals:
-                await session.execute(text("SELECT pg_notify(:c, '')"), {"c": signal.channel})
+            channels = [signal.channel for signal in fresh]
+            await session.execute(
+                text("SELECT pg_notify(c, '') FROM unnest(CAST(:cs AS text[])) AS c"),
+                {"cs": channels},
+            )
 
 
 def _notify(signals: tuple[Signal, ...]) -> Callable[[Any], None]:

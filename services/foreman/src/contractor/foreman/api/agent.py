@@ -9,7 +9,7 @@ from typing import Any
 from contractor.foreman import orm
 from contractor.foreman.deps import AgentCaller, RuntimeDep, SessionDep
 from contractor.foreman.errors import AgentProblem
-from contractor.foreman.runner import dispatch, leases, outcomes
+from contractor.foreman.runner import dispatch, leases, outcomes, settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.schemas.agent import (
     DeregisterBody,
@@ -17,6 +17,7 @@ from contractor.foreman.schemas.agent import (
     EventsBody,
     HeartbeatAnswer,
     HeartbeatBody,
+    OutcomeItem,
     PollAnswer,
     PollBody,
     RegisterBody,
@@ -198,23 +199,52 @@ async def error(
 async def results(
     body: ResultsBody, session: SessionDep, rt: RuntimeDep, caller: AgentCaller
 ) -> dict[str, Any]:
-    """Several outcomes, each settled on its own, order kept."""
-    items: list[dict[str, Any]] = []
-    for item in body.items:
-        kwargs: dict[str, Any] = (
-            {"result": item.data or {}}
-            if item.outcome == "result"
-            else {"error": item.model_dump(include={"message", "retryable", "code", "details"})}
-        )
+    """Several outcomes in one transaction, each settled on its own, answers in request order.
+
+    An item that is refused changes nothing (its checks come before any write), so one
+    transaction serves the whole batch. Items are settled in task-id order (stable, so the
+    request order of one task's items is kept), which gives concurrent batches one lock order.
+    """
+    answers: dict[int, dict[str, Any]] = {}
+    order = sorted(range(len(body.items)), key=lambda i: body.items[i].task_id)
+    async with session.begin():
         try:
-            answer = await _outcome(
-                session, rt, caller, body.agent_id, item.task_id, item.attempt, **kwargs
-            )
-            items.append({"task_id": item.task_id, **answer})
+            agent = await _agent(session, caller, body.agent_id, None)
         except AgentProblem as exc:
             slug = getattr(exc, "slug_override", exc.type_slug)
-            items.append({"task_id": item.task_id, "status": "rejected", "problem": slug})
-    return {"items": items}
+            return {
+                "items": [
+                    {"task_id": item.task_id, "status": "rejected", "problem": slug}
+                    for item in body.items
+                ]
+            }
+        agents.seen(agent, rt.clock.now())
+        await settle.lock_many(session, sorted({item.task_id for item in body.items}))
+        for index in order:
+            item = body.items[index]
+            try:
+                answer = await _settle_item(session, rt, body.agent_id, item)
+                answers[index] = {"task_id": item.task_id, **answer}
+            except AgentProblem as exc:
+                slug = getattr(exc, "slug_override", exc.type_slug)
+                answers[index] = {"task_id": item.task_id, "status": "rejected", "problem": slug}
+    return {"items": [answers[i] for i in range(len(body.items))]}
+
+
+async def _settle_item(
+    session: AsyncSession, rt: Runtime, agent_id: str, item: OutcomeItem
+) -> dict[str, Any]:
+    if item.outcome == "error":
+        failure = item.model_dump(include={"message", "retryable", "code", "details"})
+        return await outcomes.record(
+            session, rt, item.task_id, agent_id=agent_id, attempt=item.attempt, error=failure
+        )
+    data = item.data or {}
+    if len(json.dumps(data)) > MAX_DATA:
+        raise AgentProblem(413, "payload-too-large", "result data exceeds 1 MiB")
+    return await outcomes.record(
+        session, rt, item.task_id, agent_id=agent_id, attempt=item.attempt, result=data
+    )
 
 
 @router.post("/tasks/{task_id}/release")

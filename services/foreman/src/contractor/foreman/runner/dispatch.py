@@ -16,6 +16,9 @@ from contractor.foreman.schemas.agent import PollBody, TaskOffer
 from contractor.foreman.store import tasks, timeline
 from sqlalchemy.ext.asyncio import AsyncSession
 
+RENEW_FRACTION = 0.75
+"""A listed task's lease is renewed when less than this fraction of ``lease_s`` is left."""
+
 
 @dataclass
 class PollWork:
@@ -36,17 +39,25 @@ async def reconcile(
     listed = {held.id: held.attempt for held in body.running}
     work = PollWork()
     lease_until = received + timedelta(seconds=rt.settings.lease_s)
-    for task in await tasks.held_by(session, agent.id):
-        if listed.get(task.id) == task.attempt:
-            task.lease_until = lease_until
-            if task.cancel_requested:
-                work.cancel.append(task.id)
-        elif task.leased_at is not None and task.leased_at < received:
-            await _missing(session, rt, task, work, lease_until, received)
-    for task_id in listed:
-        found = await tasks.get(session, task_id)
-        if found is not None and found.state == "canceled":
-            work.cancel.append(task_id)
+    # A listed lease is written only once a quarter of it has passed: a fast task is never
+    # renewed, and a poll does not lock the rows its agent's results are about to settle.
+    renew_before = received + timedelta(seconds=rt.settings.lease_s * RENEW_FRACTION)
+    held = await tasks.held_summary(session, agent.id)
+    renew: list[str] = []
+    for row in held:
+        if listed.get(row.id) == row.attempt:
+            if row.lease_until is None or row.lease_until < renew_before:
+                renew.append(row.id)
+            if row.cancel_requested:
+                work.cancel.append(row.id)
+        elif row.leased_at is not None and row.leased_at < received:
+            task = await tasks.get(session, row.id)
+            if task is not None and task.state in tasks.OPEN:
+                await _missing(session, rt, task, work, lease_until, received)
+    await tasks.renew(session, renew, lease_until)
+    others = sorted(set(listed) - {task.id for task in held})
+    if others:
+        work.cancel += await tasks.canceled_among(session, others)
     return work
 
 

@@ -15,7 +15,34 @@ from tscript import state as tstate
 from tscript import syntax
 from tscript.machine import Interpreter
 from tscript.plugins import Function
-from tscript.program import compile_program
+from tscript.program import Program, compile_program
+
+
+async def program_of(session: AsyncSession, job: orm.Job) -> Program:
+    """The job's compiled program."""
+    assert job.program_id is not None, "a job is stepped only once it has a program"
+    return compile_program(await programs.source(session, job.program_id))
+
+
+def uses_signaling(program: Program) -> bool:
+    """Whether the script names the ``signaling`` module anywhere (else it needs no signal)."""
+    found = _SIGNALING.get(program.sha256)
+    if found is None:
+        found = any(getattr(node, "module", None) == "signaling" for node in program.nodes)
+        if len(_SIGNALING) >= 1024:
+            _SIGNALING.clear()
+        _SIGNALING[program.sha256] = found
+    return found
+
+
+async def signal_box(session: AsyncSession, job: orm.Job, program: Program) -> SignalBox:
+    """The job's signal box; the signal is read only for scripts that use ``signaling``."""
+    if not uses_signaling(program):
+        return SignalBox(None)
+    return SignalBox(await signals.current(session, job.id))
+
+
+_SIGNALING: dict[str, bool] = {}
 
 
 async def load(
@@ -25,12 +52,12 @@ async def load(
     step_limit: int,
     batch: WriteBatch | None = None,
     box: SignalBox | None = None,
+    program: Program | None = None,
 ) -> Interpreter:
     """The job's interpreter: started fresh, or loaded from ``job.interp``."""
-    assert job.program_id is not None, "a job is stepped only once it has a program"
-    program = compile_program(await programs.source(session, job.program_id))
+    program = program or await program_of(session, job)
     batch = batch or WriteBatch(job.snapshot or {}, job.overlay)
-    box = box or SignalBox(await signals.current(session, job.id))
+    box = box or await signal_box(session, job, program)
     registry = bindings.registry(batch, job.target_kind, box)
     ctx = JobContext(clock)
     if job.interp is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,15 +10,55 @@ from contractor.foreman import orm
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+LOCKED_INFO_KEY = "foreman.locked_pairs"
+
+
+async def lock_many(session: AsyncSession, task_ids: Sequence[str]) -> None:
+    """Lock the jobs of ``task_ids`` (by job id), then the tasks (by task id), in two queries.
+
+    Later :func:`lock_pair` calls for these tasks in the same transaction use the locked rows
+    without a query. The same order as :func:`lock_pair` (jobs before tasks), so no deadlocks.
+    """
+    if not task_ids:
+        return
+    job_ids = select(orm.Task.job_id).where(orm.Task.id.in_(task_ids)).scalar_subquery()
+    found_jobs = await session.scalars(
+        select(orm.Job)
+        .where(orm.Job.id.in_(job_ids))
+        .order_by(orm.Job.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    by_job = {job.id: job for job in found_jobs}
+    found_tasks = await session.scalars(
+        select(orm.Task)
+        .where(orm.Task.id.in_(task_ids))
+        .order_by(orm.Task.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    pairs: dict[str, tuple[orm.Job | None, orm.Task | None]] = {
+        task_id: (None, None) for task_id in task_ids
+    }
+    for task in found_tasks:
+        pairs[task.id] = (by_job.get(task.job_id), task)
+    session.info[LOCKED_INFO_KEY] = (session.sync_session.get_transaction(), pairs)
 
 
 async def lock_pair(session: AsyncSession, task_id: str) -> tuple[orm.Job | None, orm.Task | None]:
     """Lock a task's job, then the task (always in this order, so no deadlocks)."""
-    peek = await tasks.get(session, task_id)
-    if peek is None:
+    held = session.info.get(LOCKED_INFO_KEY)
+    if held is not None and held[0] is session.sync_session.get_transaction():
+        pair: tuple[orm.Job | None, orm.Task | None] | None = held[1].get(task_id)
+        if pair is not None:
+            return pair
+    job_id = await session.scalar(select(orm.Task.job_id).where(orm.Task.id == task_id))
+    if job_id is None:
         return None, None
-    job = await session.get(orm.Job, peek.job_id, with_for_update=True, populate_existing=True)
+    job = await session.get(orm.Job, job_id, with_for_update=True, populate_existing=True)
     task = await tasks.get(session, task_id, lock=True)
     return job, task
 

@@ -13,10 +13,10 @@ from contractor.foreman import orm
 from contractor.foreman.runner import completion, interp, writes
 from contractor.foreman.runner.functions import ERROR_VALUES
 from contractor.foreman.runner.network import SITE_KEY
-from contractor.foreman.runner.signaling import SignalBox, WaitForCompletion, deadline_of
+from contractor.foreman.runner.signaling import WaitForCompletion, deadline_of
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import agents, jobs, signals, tasks, timeline
+from contractor.foreman.store import jobs, signals, tasks, timeline
 from sqlalchemy.ext.asyncio import AsyncSession
 from tscript.context import from_micros
 from tscript.machine import Interpreter, SliceResult
@@ -39,8 +39,11 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
     if kind == "apply" and not await writes.settle(session, job, rt, now):
         return
     batch = writes.WriteBatch(job.snapshot or {}, job.overlay)
-    box = SignalBox(await signals.current(session, job.id))
-    machine = await interp.load(session, job, rt.clock, rt.settings.step_limit, batch, box)
+    program = await interp.program_of(session, job)
+    box = await interp.signal_box(session, job, program)
+    machine = await interp.load(
+        session, job, rt.clock, rt.settings.step_limit, batch, box, program=program
+    )
     await _deliver(session, machine, now)
     result = machine.run(rt.settings.slice_steps)
     for token, pxe_name in box.resets:
@@ -65,7 +68,8 @@ async def _deliver(session: AsyncSession, machine: Interpreter, now: datetime) -
     request = machine.pending_request()
     if request is None or not request["dispatched"]:
         return
-    task = await tasks.get(session, request["request_id"])
+    # Usually loaded by the stepper's prefetch in this transaction: then no query.
+    task = await session.get(orm.Task, request["request_id"])
     if task is None or task.state not in tasks.SETTLED or task.consumed_at is not None:
         return
     task.consumed_at = now
@@ -109,7 +113,7 @@ async def _persist(
         job.runnable_at = now
         job.message = message[:1024] if message else job.message
     elif status == "waiting" and result.request is not None:
-        await _wait_task(session, job, machine, result.request, now)
+        await _wait_task(session, job, machine, result.request, rt, now)
         await rt.announce(session, rt.tasks)
     elif status == "waiting" and isinstance(interp.current_function(machine), WaitForCompletion):
         deadline = deadline_of(machine)
@@ -145,9 +149,11 @@ async def _wait_task(
     job: orm.Job,
     machine: Interpreter,
     request: dict[str, Any],
+    rt: Runtime,
     now: datetime,
 ) -> None:
     task_id = str(request["request_id"])
+    task: orm.Task | None
     if not request["dispatched"]:
         function = interp.current_function(machine)
         parameters = dict(request["parameters"] or {})
@@ -156,7 +162,7 @@ async def _wait_task(
         idempotent = bool(function is not None and function.idempotent)
         if isinstance(fstate, dict) and "idempotent" in fstate:
             idempotent = bool(fstate["idempotent"])  # ssh.execute(idempotent=…) decides per call
-        await tasks.create(
+        task = await tasks.create(
             session,
             task_id=task_id,
             job=job,
@@ -165,7 +171,7 @@ async def _wait_task(
             parameters=parameters,
             idempotent=idempotent,
             purpose="call",
-            now=now,
+            now=rt.clock.now(),  # when the row is written, not when the step began
             timeout_s=_timeout(parameters),
             site=str(site) if site else None,
         )
@@ -173,7 +179,8 @@ async def _wait_task(
         detail = {"task_id": task_id, "module": request["module"], "function": request["function"]}
         timeline.mark(session, job.id, now, "task.created", detail)
         interp.save(job, machine)
-    task = await tasks.get(session, task_id)
+    else:
+        task = await tasks.get(session, task_id)
     attempt = task.attempt if task is not None else 1
     job.wait = {
         "kind": "task",
@@ -183,7 +190,7 @@ async def _wait_task(
         "since": now.isoformat(),
     }
     message = f"waiting for {request['module']}.{request['function']} (attempt {attempt})"
-    if not await agents.serves(session, job.site or "", str(request["module"])):
+    if not await rt.serves(session, job.site or "", str(request["module"])):
         message = f"no agent serves {request['module']} for site {job.site}"
     if task is not None and task.state in tasks.SETTLED:
         job.runnable_at = now  # settled while we looked: step again at once

@@ -23,8 +23,8 @@ async def append(
     data: dict[str, Any],
     actor: str,
     site: str | None = None,
-) -> int:
-    """Append one event in the caller's transaction."""
+) -> None:
+    """Append one event in the caller's transaction (written when it commits)."""
     new = outbox.NewEvent(
         type=event_type,
         subject_kind=subject[0],
@@ -33,4 +33,4 @@ async def append(
         actor=actor_json(actor),
         site=site,
     )
-    return await outbox.append(session, orm.events, new)
+    await outbox.append(session, orm.events, new)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from contractor.foreman import orm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -22,11 +22,18 @@ async def append(
     message: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> orm.JobLog:
-    """Append one log row for ``job_id`` (the caller holds the job's row lock)."""
-    last = await session.scalar(select(func.max(orm.JobLog.seq)).where(orm.JobLog.job_id == job_id))
+    """Append one log row for ``job_id`` (the caller holds the job's row lock).
+
+    The row is written with the session's next flush; its ``seq`` comes from the job row's
+    ``log_seq`` counter, which the caller's lock makes safe to increment.
+    """
+    job = await session.get(orm.Job, job_id)  # in the identity map already: no query
+    if job is None:
+        raise LookupError(f"job {job_id} is missing")
+    job.log_seq = (job.log_seq or 0) + 1
     row = orm.JobLog(
         job_id=job_id,
-        seq=(last or 0) + 1,
+        seq=job.log_seq,
         at=at,
         actor=actor,
         action=action,
@@ -36,7 +43,6 @@ async def append(
         data=data,
     )
     session.add(row)
-    await session.flush()
     return row
 
 

@@ -29,9 +29,19 @@ async def ensure(session: AsyncSession, source: str) -> str:
     return pid
 
 
+_SOURCES: dict[str, str] = {}
+SOURCE_CACHE_SIZE = 256
+
+
 async def source(session: AsyncSession, pid: str) -> str:
-    """The source of program ``pid``."""
+    """The source of program ``pid`` (kept in memory: an id names one source for good)."""
+    cached = _SOURCES.get(pid)
+    if cached is not None:
+        return cached
     row = await session.get(orm.Program, pid)
     if row is None:
         raise LookupError(f"program {pid} is missing")
+    if len(_SOURCES) >= SOURCE_CACHE_SIZE:
+        _SOURCES.pop(next(iter(_SOURCES)))  # the oldest entry
+    _SOURCES[pid] = row.source
     return row.source

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from contractor.foreman import orm
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SERVER_MODULE: Final = "_inventory"
@@ -49,8 +49,7 @@ async def create(
         cancel_requested=False,
         history=[],
     )
-    session.add(task)
-    await session.flush()
+    session.add(task)  # inserted by the session's next flush
     return task
 
 
@@ -197,6 +196,41 @@ async def overdue(session: AsyncSession, *, now: datetime, grace_s: float) -> li
         and timeout_s is not None
         and started_at + timedelta(seconds=timeout_s + grace_s) < now
     ]
+
+
+async def canceled_among(session: AsyncSession, task_ids: Sequence[str]) -> list[str]:
+    """Which of ``task_ids`` are canceled (in the given order)."""
+    found = set(
+        await session.scalars(
+            select(orm.Task.id).where(orm.Task.id.in_(task_ids), orm.Task.state == "canceled")
+        )
+    )
+    return [task_id for task_id in task_ids if task_id in found]
+
+
+async def held_summary(session: AsyncSession, agent_id: str) -> list[Any]:
+    """Open tasks leased to an agent: the columns a poll reconciles, without loading objects."""
+    rows = await session.execute(
+        select(
+            orm.Task.id,
+            orm.Task.attempt,
+            orm.Task.lease_until,
+            orm.Task.leased_at,
+            orm.Task.cancel_requested,
+        ).where(orm.Task.agent_id == agent_id, orm.Task.state.in_(OPEN))
+    )
+    return list(rows.all())
+
+
+async def renew(session: AsyncSession, task_ids: Sequence[str], lease_until: datetime) -> None:
+    """Extend the leases of open tasks in one statement."""
+    if task_ids:
+        await session.execute(
+            update(orm.Task)
+            .where(orm.Task.id.in_(task_ids), orm.Task.state.in_(OPEN))
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def held_by(session: AsyncSession, agent_id: str) -> list[orm.Task]:

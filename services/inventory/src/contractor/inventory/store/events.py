@@ -19,10 +19,10 @@ async def append(
     subject: tuple[str, str | int],
     site: str | None,
     data: dict[str, Any],
-) -> int:
-    """Append one event to inventory's outbox; return its cursor."""
+) -> None:
+    """Append one event to inventory's outbox (written when the transaction commits)."""
     kind, key = subject
-    return await outbox.append(
+    await outbox.append(
         session,
         orm.events,
         outbox.NewEvent(
