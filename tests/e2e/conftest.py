@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from contractor.local.processes import Service, free_port
-from e2ekit import Cluster, PrivatePostgres
+from e2ekit import EXECUTIONS_FILE, Cluster, PrivatePostgres
 
 PG_HOST = os.environ.get("CONTRACTOR_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CONTRACTOR_TEST_PG_PORT", "5432"))
@@ -209,6 +209,7 @@ def _cluster(
     foreman.wait_http(f"{foreman_url}/healthz")
     config = var / "agent.toml"
     sim = {"concurrency": "64", "power_delay_s": "0", "boot_delay_s": "0", "delay_scale": "0"}
+    sim["executions_file"] = f'"{EXECUTIONS_FILE}"'  # the sim's ledger, next to the config
     sim.update(sim_extra)
     config.write_text(
         f'[foreman]\nurl = "{foreman_url}"\ntoken = "env:E2E_AGENT_TOKEN"\n\n'

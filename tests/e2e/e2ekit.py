@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 from contractor.local.processes import Service
+from subcontractor.plugins.sim.ledger import read_ledger
 
 
 def wait_for(predicate: Any, timeout_s: float = 60.0, what: str = "condition") -> Any:
@@ -91,6 +92,13 @@ class Cluster:
 
 
 TERMINAL = ("done", "aborted", "canceled")
+EXECUTIONS_FILE = "sim-executions.jsonl"
+"""The sim plugin's ledger (``[plugins.sim] executions_file``), next to the agent's config."""
+
+
+def sim_executions(cluster: Cluster) -> list[dict[str, Any]]:
+    """Every execution the cluster's sim agents recorded (across agent restarts), in order."""
+    return read_ledger(cluster.agent_config.parent / EXECUTIONS_FILE)
 
 
 def import_bundle(cluster: Cluster, bundle: str) -> None:

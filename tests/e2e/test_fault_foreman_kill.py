@@ -1,11 +1,25 @@
-"""Foreman is SIGKILLed with many jobs in flight; after a restart all finish, no task twice."""
+"""Foreman is SIGKILLed with many jobs in flight; after a restart all finish, no task twice.
+
+"No task twice" is checked twice: by attempt numbers in foreman, and by the sim agent's own
+execution ledger (``[plugins.sim] executions_file``, one fsynced line per execution).
+"""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from e2ekit import Cluster, add_foundation, agent_tasks, import_bundle, job, job_log, wait_for
+from e2ekit import (
+    Cluster,
+    add_foundation,
+    agent_tasks,
+    import_bundle,
+    job,
+    job_log,
+    sim_executions,
+    wait_for,
+)
 
 #: Jobs in flight when foreman dies (the issue asks for 200).
 JOBS = int(os.environ.get("CONTRACTOR_FAULT_JOBS", "200"))
@@ -64,14 +78,22 @@ def test_foreman_sigkill_with_jobs_in_flight(fault_cluster: Cluster) -> None:
 
     wait_for(lambda: not unfinished(), 180, f"all {JOBS} jobs done")
 
+    # The sim agent's ledger (one fsynced line per execution): every task ran exactly once.
+    ours = set(job_ids)
+    runs = Counter(str(e["task_id"]) for e in sim_executions(cluster) if e["job_id"] in ours)
+    task_ids: set[str] = set()
     for job_id in job_ids:
         tasks = agent_tasks(cluster, job_id)
         assert [t["function"] for t in tasks] == ["echo", "echo"], tasks
+        assert [runs[t["id"]] for t in tasks] == [1, 1], (job_id, tasks)
+        task_ids.update(t["id"] for t in tasks)
         # Attempt 1 everywhere: no task was re-offered, so none ran twice (spec §4.3, alt B).
         assert all(t["state"] == "succeeded" and t["attempt"] == 1 for t in tasks), tasks
         actions = " ".join(
             str(e.get("action")) + str(e.get("message")) for e in job_log(cluster, job_id)
         )
         assert "lost" not in actions and "retr" not in actions, actions
+    assert set(runs) == task_ids, "the agent ran tasks foreman does not list"
+    assert sum(runs.values()) == 2 * JOBS
     states = {loc: inventory.get(f"/foundations/{loc}").json()["state"] for loc in locators}
     assert states == dict.fromkeys(locators, "built")

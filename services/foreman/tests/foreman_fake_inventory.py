@@ -1,9 +1,11 @@
 """A small stand-in for inventory, served over real HTTP on 127.0.0.1 for foreman's tests.
 
 It implements only what foreman calls (inventory spec §5.4, §12.3–§12.4, §13.1): token
-introspection, reservation (``PUT …/job``), snapshots, completion (``POST …/state``) and
-release (``DELETE …/job``). It stands in until the end-to-end tests run the real inventory,
-whose app does not serve these routes yet.
+introspection, reservation (``PUT …/job``), snapshots, completion (``POST …/state``),
+release (``DELETE …/job``), write batches (``POST /job-writes``) and calls
+(``POST /job-calls``: ``map_ports`` / ``unmap_ports``, a stand-in for inventory's port
+allocation, idempotent by ``call_id``). It stands in until the end-to-end tests run the real
+inventory, whose app does not serve these routes yet.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ class FakeInventory:
     feed: list[dict[str, Any]] = field(default_factory=list)
     macs: dict[str, tuple[str, str]] = field(default_factory=dict)
     dhcp_revision: str = "1"
+    call_answers: dict[str, Any] = field(default_factory=dict)
+    next_port: int = 30000
+    refuse_calls: bool = False
 
     def add(self, kind: str, key: str, **kwargs: Any) -> Target:
         target = Target(kind, key, **kwargs)
@@ -104,6 +109,9 @@ class FakeInventory:
         self.feed.clear()
         self.macs.clear()
         self.dhcp_revision = "1"
+        self.call_answers.clear()
+        self.next_port = 30000
+        self.refuse_calls = False
 
     def emit(self, event_type: str, kind: str, key: str) -> None:
         cursor = str(len(self.feed) + 1)
@@ -238,6 +246,39 @@ def build_app(fake: FakeInventory) -> FastAPI:
             elif write["op"] == "set_pxe":
                 owner.pxe[int(write["interface"])] = write["pxe"]
         return owner.snapshot()
+
+    @app.post("/api/v1/job-calls")
+    async def job_calls(body: dict[str, Any]) -> Any:
+        # A stand-in for inventory's calls (its spec §12.4), not its implementation: host ports
+        # come from one counter, and a repeated call_id gets the first answer again.
+        fake.calls.append(("job-call", str(body["op"]), body))
+        if fake.unavailable > 0:
+            fake.unavailable -= 1
+            return JSONResponse({"detail": "down"}, status_code=503)
+        owner = next((t for t in fake.targets.values() if t.slot == body["job_id"]), None)
+        if owner is None:
+            return problem(409, "job-mismatch", "no slot held by this job")
+        if fake.refuse_calls:
+            return problem(409, "ports-exhausted", "no free port in 30000-30001")
+        call_id = str(body["call_id"])
+        if call_id in fake.call_answers:
+            return fake.call_answers[call_id]
+        answer: dict[str, Any] = {"call_id": call_id, "op": body["op"]}
+        if body["op"] == "map_ports":
+            port_map = {}
+            for port in body["params"]["container_spec"].get("ports") or []:
+                port_map[str(port)] = fake.next_port
+                fake.next_port += 1
+            owner.config["docker_port_map"] = port_map
+            owner.config["docker_check_port"] = next(iter(port_map.values()), None)
+            answer["port_map"] = port_map
+        elif body["op"] == "unmap_ports":
+            owner.config.pop("docker_port_map", None)
+            owner.config.pop("docker_check_port", None)
+        else:
+            return problem(422, "unknown-op", f"no call {body['op']}")
+        fake.call_answers[call_id] = answer
+        return answer
 
     @app.delete("/api/v1/{collection}/{key}/job")
     async def release(collection: str, key: str, job_id: int) -> Any:

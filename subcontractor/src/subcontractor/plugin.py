@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +35,13 @@ class PluginConfig(BaseModel):
 
     enabled: bool = Field(True, description="A table enables its plugin unless this is false.")
     concurrency: int = Field(4, ge=0, description="Tasks of this plugin run at once.")
+
+    def anchored(self, base: Path) -> Self:
+        """This config with relative paths made relative to ``base`` (the config file's dir).
+
+        Plugins with path keys override it; the default has none.
+        """
+        return self
 
 
 class TaskParams(BaseModel):

@@ -60,8 +60,14 @@ def build_plugins(settings: Settings, available: dict[str, PluginClass]) -> dict
         except pydantic.ValidationError as exc:
             problems.extend(problems_of(exc, ("plugins", name)))
             continue
-        if config.enabled:
+        if settings.config_dir is not None:
+            config = config.anchored(settings.config_dir)
+        if not config.enabled:
+            continue
+        try:
             plugins[name] = cls(config)
+        except ConfigError as exc:  # e.g. a file the plugin must open
+            problems.extend(exc.problems)
     if not problems and not plugins:
         problems.append(("plugins", "no plugin is enabled; add a [plugins.<name>] table"))
     if problems:

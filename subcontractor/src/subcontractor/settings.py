@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from subcontractor.errors import ConfigError
@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     credentials: CredentialsSettings | None = Field(
         None, description="Secret store for credential references; none: env/file only."
     )
+    _config_dir: Path | None = PrivateAttr(None)
+
+    @property
+    def config_dir(self) -> Path | None:
+        """The directory of the config file (relative paths are relative to it), if loaded."""
+        return self._config_dir
 
     @classmethod
     def settings_customise_sources(
@@ -229,6 +235,8 @@ def _anchor_paths(settings: Settings, base: Path) -> Settings:
     credentials = settings.credentials
     if credentials is not None and credentials.ca_file is not None:
         credentials = credentials.model_copy(update={"ca_file": base / credentials.ca_file})
-    return settings.model_copy(
+    anchored = settings.model_copy(
         update={"agent": agent, "foreman": foreman, "credentials": credentials}
     )
+    anchored._config_dir = base
+    return anchored

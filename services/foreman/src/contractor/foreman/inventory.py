@@ -98,6 +98,17 @@ class InventoryClient:
         answer: dict[str, Any] = response.json()
         return answer
 
+    async def job_call(
+        self, *, job_id: int, call_id: str, op: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """``POST /job-calls``: a call that returns data (``map_ports``; idempotent by call id)."""
+        body = {"job_id": job_id, "call_id": call_id, "op": op, "params": params}
+        response = await self._call("POST", "/api/v1/job-calls", json=body)
+        if response.status_code == 204 or not response.content:
+            return None
+        answer: dict[str, Any] = response.json()
+        return answer
+
     async def events_head(self) -> str:
         """``GET /events/head``: the newest cursor of inventory's feed."""
         response = await self._call("GET", "/api/v1/events/head")

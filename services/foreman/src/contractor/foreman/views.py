@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from contractor.foreman import orm, states
 from contractor.foreman.clock import rfc3339
 from contractor.foreman.redaction import redact
 from contractor.foreman.schemas.jobs import JobRead, JobTarget, LogEntry, TaskRead
 from contractor.foreman.states import JobState
+
+PRIVATE_WAIT_KEYS: Final = frozenset({"paused_from", "cleanup"})
+"""``job.wait`` keys kept out of the job JSON (the cleanup task's parameters, spec §2.7)."""
 
 
 def job(row: orm.Job, *, release_pending: bool) -> JobRead:
@@ -38,7 +41,7 @@ def job(row: orm.Job, *, release_pending: bool) -> JobRead:
 def _public_wait(wait: dict[str, object] | None) -> dict[str, object] | None:
     if wait is None:
         return None
-    return {k: v for k, v in wait.items() if k != "paused_from"}
+    return {k: v for k, v in wait.items() if k not in PRIVATE_WAIT_KEYS}
 
 
 def log_entry(row: orm.JobLog) -> LogEntry:

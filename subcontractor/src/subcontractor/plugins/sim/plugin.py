@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from subcontractor.errors import PluginError
+from subcontractor.errors import ConfigError, PluginError
 from subcontractor.plugin import Function, Plugin, PluginConfig, PluginContext, TaskContext
 from subcontractor.plugins.sim.boot import simulate_boot
+from subcontractor.plugins.sim.ledger import ExecutionLedger
 from subcontractor.plugins.sim.machines import FailMode, Registry, SimMachine
 from subcontractor.plugins.sim.params import (
     BootDeviceParams,
@@ -41,6 +43,31 @@ class SimConfig(PluginConfig):
     fail_mode: FailMode = Field("error", description="error, abort or hang.")
     fail_functions: list[str] = Field(default_factory=list, description="Empty: all functions.")
     delay_scale: float = Field(1.0, ge=0, description="Multiplies every delay (0: instant).")
+    executions_file: Path | None = Field(
+        None,
+        description="Append one JSON line per execution here (task_id, attempt, function, "
+        "job_id, time), fsynced; relative to the config file. None: count in memory only.",
+    )
+
+    @field_validator("executions_file", mode="before")
+    @classmethod
+    def _a_file_path(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be a file path (omit the key to keep counts in memory)")
+        return value
+
+    @field_validator("executions_file")
+    @classmethod
+    def _not_a_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and value.is_dir():
+            raise ValueError(f"{value} is a directory")
+        return value
+
+    def anchored(self, base: Path) -> SimConfig:
+        """Make a relative ``executions_file`` relative to ``base``."""
+        if self.executions_file is None or self.executions_file.is_absolute():
+            return self
+        return self.model_copy(update={"executions_file": base / self.executions_file})
 
 
 class SimPlugin(Plugin[SimConfig]):
@@ -53,10 +80,23 @@ class SimPlugin(Plugin[SimConfig]):
     def __init__(self, config: SimConfig) -> None:
         super().__init__(config)
         self.registry = Registry()
-        self.executions: Counter[str] = Counter()
+        try:
+            self.ledger = ExecutionLedger(config.executions_file)
+        except OSError as exc:
+            where = f"cannot append to {config.executions_file}: {exc.strerror}"
+            raise ConfigError([("plugins.sim.executions_file", where)]) from None
         self.rng = random.Random(config.seed)
         self._table = self._build_table()
         self._services: PluginContext | None = None
+
+    @property
+    def executions(self) -> Counter[str]:
+        """Executions per task id since start (also in ``executions_file`` when set)."""
+        return self.ledger.counts
+
+    async def stop(self) -> None:
+        """Close the executions file."""
+        self.ledger.close()
 
     async def start(self, ctx: PluginContext) -> None:
         """Keep the agent's services: network boots play out in the background."""
@@ -83,7 +123,8 @@ class SimPlugin(Plugin[SimConfig]):
 
     def _build_table(self) -> dict[str, Function[Any]]:
         def fn(params: type[P], handler: Handler[P], *, idempotent: bool) -> Function[P]:
-            return Function(params=params, handler=self._counted(handler), idempotent=idempotent)
+            counted = self._counted(handler.__name__, handler)  # methods are named as functions
+            return Function(params=params, handler=counted, idempotent=idempotent)
 
         return {
             "power": fn(PowerParams, self.power, idempotent=True),
@@ -97,9 +138,10 @@ class SimPlugin(Plugin[SimConfig]):
             "echo": fn(EchoParams, self.echo, idempotent=True),
         }
 
-    def _counted(self, handler: Handler[P]) -> Handler[P]:
+    def _counted(self, function: str, handler: Handler[P]) -> Handler[P]:
         async def run(params: P, ctx: TaskContext) -> JsonObject:
-            self.executions[ctx.task_id] += 1
+            # Recorded (and fsynced) before the function acts: a SIGKILL cannot hide a run.
+            self.ledger.record(ctx.task_id, ctx.attempt, function, ctx.job_id)
             return await handler(params, ctx)
 
         return run

@@ -8,7 +8,7 @@ from contractor.foreman import orm, views
 from contractor.foreman.auth import actor
 from contractor.foreman.deps import Inventory, Operator, Reader, RuntimeDep, SessionDep
 from contractor.foreman.redaction import redact
-from contractor.foreman.runner import actions, admission, interp
+from contractor.foreman.runner import actions, admission, cleanup, interp
 from contractor.foreman.schemas.jobs import (
     ActionBody,
     JobCreate,
@@ -37,7 +37,7 @@ ACTIONS: Final = {
 
 async def job_json(session: AsyncSession, row: orm.Job) -> JobRead:
     """The job JSON, with ``release_pending`` looked up."""
-    return views.job(row, release_pending=await tasks.release_pending(session, row.id))
+    return views.job(row, release_pending=await cleanup.release_pending(session, row))
 
 
 @router.post("", status_code=201)

@@ -1,5 +1,8 @@
 """The server-task worker: performs ``_inventory`` tasks against inventory (spec §4.6, §2.8).
 
+Functions: ``apply`` (write batches), ``complete``, ``release``, and the calls of
+:data:`CALLS` (``POST /api/v1/job-calls``, idempotent by call id = the task id).
+
 A task is claimed in one short transaction, performed over HTTP outside any transaction, and
 its outcome recorded in another. Transient failures (network, 429, 5xx) are re-offered with a
 capped backoff forever ("waiting for inventory"); inventory's 4xx verdict fails the task.
@@ -21,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
 BATCH: Final = 8
+CALLS: Final = frozenset({"map_ports", "unmap_ports"})
+"""Server-task functions that are inventory calls returning data (spec §4.6, §6.3)."""
 
 
 async def run(
@@ -55,11 +60,34 @@ async def run_once(
             now=rt.clock.now(),
             lease_s=rt.settings.lease_s,
         )
-        work = [(t.id, t.attempt, t.function, dict(t.parameters)) for t in claimed]
-    for task_id, attempt, function, params in work:
-        outcome = await _perform(inventory, function, params)
+        work = [(t.id, t.attempt, t.function, dict(t.parameters), t.job_id) for t in claimed]
+    for task_id, attempt, function, params, job_id in work:
+        if function in CALLS:
+            outcome = await _call(inventory, function, rt.open(params), job_id, task_id)
+        else:
+            outcome = await _perform(inventory, function, params)
         await _record(sessions, rt, task_id, attempt, outcome)
     return len(work)
+
+
+async def _call(
+    inventory: InventoryClient, op: str, params: dict[str, Any], job_id: int, call_id: str
+) -> tuple[str, dict[str, Any]]:
+    """A call that returns data (``POST /job-calls``); the task id is the call id (§4.6)."""
+    try:
+        answer = await inventory.job_call(
+            job_id=job_id, call_id=call_id, op=op, params=dict(params.get("params") or {})
+        )
+    except InventoryUnavailable as exc:
+        return "retry", {"message": exc.detail}
+    except InventoryProblem as exc:
+        return "failed", _failure(exc)
+    return "succeeded", {"answer": answer}
+
+
+def _failure(exc: InventoryProblem) -> dict[str, Any]:
+    problem = {"type": exc.extra.get("type"), "slug": getattr(exc, "slug_override", "")}
+    return {"message": exc.detail, "problem": problem | exc.extra}
 
 
 async def _perform(
@@ -91,8 +119,7 @@ async def _perform(
     except InventoryUnavailable as exc:
         return "retry", {"message": exc.detail}
     except InventoryProblem as exc:
-        problem = {"type": exc.extra.get("type"), "slug": getattr(exc, "slug_override", "")}
-        return "failed", {"message": exc.detail, "problem": problem | exc.extra}
+        return "failed", _failure(exc)
 
 
 async def _record(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from contractor.foreman import orm, states
 from contractor.foreman.errors import RollbackNotSupported
-from contractor.foreman.runner import completion, interp
+from contractor.foreman.runner import cleanup, completion, interp
 from contractor.foreman.runner.functions import TaskFunction
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
@@ -151,9 +151,14 @@ async def _save_and_run(
 async def cancel(
     session: AsyncSession, job: orm.Job, rt: Runtime, actor: str, msg: str | None
 ) -> None:
-    """Cancel at once; stop its tasks; release the target's slot (spec §2.7)."""
+    """Cancel at once; stop its tasks; clean up; release the target's slot (spec §2.7).
+
+    The slot is released at once, unless the call in progress owes a cleanup task: then only
+    after that has run (:mod:`contractor.foreman.runner.cleanup`).
+    """
     states.check("cancel", JobState(job.state), job_id=job.id)
     now = rt.clock.now()
+    owed = await cleanup.plan(session, job, rt)
     for task in await tasks.for_job(session, job.id):
         if task.state == "pending" or (task.state == "leased" and task.started_at is None):
             tasks.settle(task, "canceled", now=now, error={"message": "job canceled"})
@@ -162,7 +167,9 @@ async def cancel(
     await jobs.transition(
         session, job, "cancel", actor=actor, now=now, message=msg or "canceled by operator"
     )
-    if job.program_id is not None or job.wait is not None:
+    if owed is not None:
+        await cleanup.hold(session, job, owed, rt, now)
+    elif job.program_id is not None or job.wait is not None:
         await completion.release(session, job, now)
         await rt.announce(session, rt.server_tasks)
 

@@ -7,9 +7,10 @@ from typing import Any
 from contractor.foreman import orm, states
 from contractor.foreman.errors import ForemanError, JobExists
 from contractor.foreman.inventory import InventoryClient
+from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import jobs, log, programs, signals, tasks
+from contractor.foreman.store import jobs, log, programs, signals
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ async def refuse_if_busy(session: AsyncSession, kind: str, key: str) -> None:
         select(orm.Job).where(orm.Job.target_kind == kind, orm.Job.target_key == key)
     )
     for job in terminal:
-        if await tasks.release_pending(session, job.id):
+        if await cleanup.release_pending(session, job):
             raise JobExists(
                 f"{kind} {key}: job {job.id} is still releasing the target",
                 job_id=job.id,

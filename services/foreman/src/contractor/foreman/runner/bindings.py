@@ -4,8 +4,9 @@ Bound here: ``foundation`` (values, runtime-attribute setters in foundation jobs
 task, manual and write functions), ``structure`` (values; ``set_config`` in structure jobs),
 ``dependency``, ``config`` (values and ``get``), ``dhcp.set_pxe``, ``signaling`` and the
 plugin modules of ``contractor.foundation_types.MODULE_FUNCTIONS`` (``sim.echo``,
-``sim.create`` …), ``iputils`` and ``ssh``. Not yet bound: ``foundation.map_ports``,
-``unmap_ports``, ``execute`` (vcenter); scripts using them abort with "not defined".
+``sim.create`` …), ``iputils`` and ``ssh``; server-task functions (``foundation.map_ports``,
+``unmap_ports`` of docker) call inventory. Not yet bound: ``execute`` (vcenter); scripts using
+it abort with "not defined".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from contractor.foreman.runner import network, signaling, write_functions
-from contractor.foreman.runner.functions import ManualFunction, TaskFunction
+from contractor.foreman.runner.functions import ManualFunction, ServerCallFunction, TaskFunction
 from contractor.foreman.runner.signaling import SignalBox
 from contractor.foreman.runner.writes import WriteBatch
 from contractor.foundation_types import (
@@ -139,6 +140,8 @@ def _foundation_module(foundation: dict[str, Any], target: tuple[str, Any] | Non
     for decl in decls:
         if decl.kind == "task" and decl.agent_module:
             module.functions[decl.name] = TaskFunction(decl, target)
+        elif decl.kind == "server":
+            module.functions[decl.name] = ServerCallFunction(decl)
         elif decl.kind in ("pause", "inline"):
             module.functions[decl.name] = ManualFunction(decl, locator)
     return module

@@ -1,4 +1,7 @@
-"""Host functions that become agent tasks (spec §4.1, §6.3, §6.4), built from declarations.
+"""Host functions that become tasks (spec §4.1, §6.3, §6.4), built from declarations.
+
+Agent tasks (:class:`TaskFunction`), server tasks calling inventory
+(:class:`ServerCallFunction`) and the manual type's pauses (:class:`ManualFunction`).
 
 All callbacks are pure functions of (declaration, snapshot, handler state, input): no I/O.
 """
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from contractor.foreman.store.tasks import SERVER_MODULE
 from contractor.foundation_types import HostFunction
 from tscript.codec import from_json, to_json
 from tscript.context import Context, to_micros
@@ -136,6 +140,35 @@ def _value(name: str, data: Any) -> Value:
             if key in data:
                 return from_json(data[key])
     return from_json(data)
+
+
+class ServerCallFunction(TaskFunction):
+    """A function carried out by a server task that calls inventory (spec §4.6, §6.3).
+
+    ``docker.map_ports(container_spec)`` and ``unmap_ports()``: the task (module
+    ``_inventory``, function = the op) is performed by the server-task worker as
+    ``POST /api/v1/job-calls {job_id, call_id, op, params}``, the call id being the task id, so
+    a re-offer repeats the same call. The value is the port map (the answer's ``port_map``,
+    or the answer itself) for ``map_ports`` and ``None`` for ``unmap_ports``. Rollback ``noop``.
+    """
+
+    def __init__(self, decl: HostFunction) -> None:
+        super().__init__(decl, None)
+        self.module = SERVER_MODULE
+        self.task = decl.name
+        self.idempotent = True
+
+    def _send(self, args: dict[str, Value], fstate: Any) -> Send:
+        return Send(self.module, self.task, {"op": self.name, "params": to_json(args)}, fstate)
+
+    def on_result(self, fstate: Any, data: Any, ctx: Context) -> Outcome:
+        """Inventory's answer (``{"answer": …}`` as the worker recorded it) as the value."""
+        answer = data.get("answer") if isinstance(data, dict) else None
+        if self.name != "map_ports":
+            return Done(None)
+        if isinstance(answer, dict) and "port_map" in answer:
+            return Done(from_json(answer["port_map"]))
+        return Done(from_json(answer))
 
 
 #: What the manual type's pausing functions return once the operator resumes (§6.3).

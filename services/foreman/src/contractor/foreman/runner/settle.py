@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from contractor.foreman import orm
+from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
@@ -93,6 +94,8 @@ async def finish(
         detail = {"task_id": task.id, "state": state, "attempt": task.attempt}
         timeline.mark(session, task.job_id, now, "task.settled", detail)
     await wake(session, job, task, rt, now)
+    if job is not None and job.state == JobState.CANCELED.value:
+        await cleanup.settled(session, job, task, rt, now)  # spec §2.7
 
 
 async def lose(

@@ -114,7 +114,8 @@ async def _persist(
         job.message = message[:1024] if message else job.message
     elif status == "waiting" and result.request is not None:
         await _wait_task(session, job, machine, result.request, rt, now)
-        await rt.announce(session, rt.tasks)
+        server = result.request["module"] == tasks.SERVER_MODULE  # map_ports … (§4.6)
+        await rt.announce(session, rt.server_tasks if server else rt.tasks)
     elif status == "waiting" and isinstance(interp.current_function(machine), WaitForCompletion):
         deadline = deadline_of(machine)
         due_at = from_micros(deadline) if deadline is not None else None
@@ -190,7 +191,8 @@ async def _wait_task(
         "since": now.isoformat(),
     }
     message = f"waiting for {request['module']}.{request['function']} (attempt {attempt})"
-    if not await rt.serves(session, job.site or "", str(request["module"])):
+    module = str(request["module"])
+    if module != tasks.SERVER_MODULE and not await rt.serves(session, job.site or "", module):
         message = f"no agent serves {request['module']} for site {job.site}"
     if task is not None and task.state in tasks.SETTLED:
         job.runnable_at = now  # settled while we looked: step again at once

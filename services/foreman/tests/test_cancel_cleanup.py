@@ -1,0 +1,166 @@
+"""Cancel with cleanup tasks (spec §2.7): the rollback task of a call that may have acted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from foreman_agentkit import CREATE, ECHO, TestAgent, start_job
+from foreman_fake_inventory import FakeInventory
+from foreman_testkit import eventually, job_in
+
+
+async def act(client: httpx.AsyncClient, job_id: int, action: str) -> httpx.Response:
+    return await client.post(f"/api/v1/jobs/{job_id}/{action}", json={"message": "stop it"})
+
+
+async def job_tasks(client: httpx.AsyncClient, job_id: int, purpose: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await client.get(f"/api/v1/jobs/{job_id}/tasks")).json()["items"]
+    return [t for t in items if t["purpose"] == purpose]
+
+
+async def log_actions(client: httpx.AsyncClient, job_id: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await client.get(f"/api/v1/jobs/{job_id}/log")).json()["items"]
+    return items
+
+
+async def released(client: httpx.AsyncClient, inventory: FakeInventory, job_id: int) -> None:
+    """Wait until the slot is released at inventory and the job no longer shows it pending."""
+
+    async def probe() -> bool:
+        job = (await client.get(f"/api/v1/jobs/{job_id}")).json()
+        return ("release", "sim1", job_id) in inventory.calls and not job["release_pending"]
+
+    await eventually(probe)
+
+
+async def next_cleanup(agent: TestAgent, holding: dict[str, Any]) -> dict[str, Any]:
+    """Poll (still listing ``holding`` as running) until the cleanup task is offered."""
+    running = [{"id": holding["id"], "attempt": holding["attempt"]}]
+
+    async def probe() -> dict[str, Any] | None:
+        offered: list[dict[str, Any]] = (await agent.poll(wait_s=0.2, running=running))["tasks"]
+        return offered[0] if offered else None
+
+    found: dict[str, Any] = await eventually(probe)
+    return found
+
+
+async def assert_new_job_refused(client: httpx.AsyncClient, job_id: int) -> None:
+    r = await client.post("/api/v1/foundations/sim1/jobs", json={"script": "create"})
+    assert r.status_code == 409, r.text
+    problem = r.json()
+    assert problem["type"] == "urn:contractor:problem:job-exists"
+    assert problem["job_id"] == job_id and problem["state"] == "canceled"
+
+
+class TestCancelWithCleanup:
+    async def test_started_create_is_cleaned_up_after_it_settles(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, CREATE)
+        create = await agent.next_task()
+        assert (await agent.heartbeat(create, "started")).status_code == 200
+        r = await act(client, job["id"], "cancel")
+        assert r.status_code == 200, r.text
+        canceled = r.json()
+        assert canceled["state"] == "canceled" and canceled["release_pending"] is True
+        assert canceled["wait"]["kind"] == "cleanup" and "cleanup" not in canceled["wait"]
+        # The original still runs (cancel requested): no cleanup yet, the slot is held.
+        assert (await agent.heartbeat(create)).json()["cancel"] is True
+        assert await job_tasks(client, job["id"], "cleanup") == []
+        await assert_new_job_refused(client, job["id"])
+        assert ("release", "sim1", job["id"]) not in inventory.calls
+
+        # Its late result is recorded (not consumed); then the cleanup task is queued.
+        assert (await agent.result(create, {"id": "vm-1"})).json()["status"] == "recorded"
+        undo = await next_cleanup(agent, create)
+        assert (undo["module"], undo["function"]) == ("sim", "destroy")
+        assert undo["parameters"] == {"name": "vm1"} and undo["idempotent"] is True
+        listed = await job_tasks(client, job["id"], "cleanup")
+        assert [t["id"] for t in listed] == [undo["id"]]
+        assert (await client.get(f"/api/v1/jobs/{job['id']}")).json()["release_pending"] is True
+        await assert_new_job_refused(client, job["id"])
+        assert ("release", "sim1", job["id"]) not in inventory.calls
+
+        await agent.result(undo, {"destroyed": True})
+        await released(client, inventory, job["id"])
+        after = (await client.get(f"/api/v1/jobs/{job['id']}")).json()
+        assert after["state"] == "canceled" and after["wait"] is None
+        log = await log_actions(client, job["id"])
+        actions = [e["action"] for e in log]
+        assert actions.index("cancel") < actions.index("cleanup_created")
+        assert actions.index("cleanup_created") < actions.index("cleanup_settled")
+        settled = next(e for e in log if e["action"] == "cleanup_settled")
+        assert settled["message"] == "cleanup sim.destroy succeeded"
+        assert settled["to"] is None  # logged, no state change
+        r = await client.post("/api/v1/foundations/sim1/jobs", json={"script": "create"})
+        assert r.status_code == 201, r.text
+
+    async def test_failed_cleanup_is_logged_and_the_slot_released(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, CREATE)
+        create = await agent.next_task()
+        await agent.heartbeat(create, "started")
+        await act(client, job["id"], "cancel")
+        await agent.error(create, "canceled", code="canceled")
+        undo = await next_cleanup(agent, create)
+        await agent.error(undo, "hypervisor says no")
+        await released(client, inventory, job["id"])
+        after = (await client.get(f"/api/v1/jobs/{job['id']}")).json()
+        assert after["state"] == "canceled" and after["message"] == "stop it"
+        settled = [
+            e for e in await log_actions(client, job["id"]) if e["action"] == "cleanup_settled"
+        ]
+        assert [e["message"] for e in settled] == ["cleanup sim.destroy failed: hypervisor says no"]
+
+    async def test_result_not_consumed_is_cleaned_up_at_once(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, CREATE)
+        create = await agent.next_task()
+        await agent.heartbeat(create, "started")
+        await act(client, job["id"], "pause")
+        await agent.result(create, {"id": "vm-1"})  # recorded, not consumed while paused
+        canceled = (await act(client, job["id"], "cancel")).json()
+        assert canceled["state"] == "canceled" and canceled["release_pending"] is True
+        [undo] = await job_tasks(client, job["id"], "cleanup")
+        assert (undo["function"], undo["state"]) == ("destroy", "pending")
+        offered = await agent.next_task()
+        assert offered["id"] == undo["id"]
+        await agent.result(offered, {"destroyed": True})
+        await released(client, inventory, job["id"])
+
+    async def test_never_started_task_needs_no_cleanup(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, CREATE)
+        create = await agent.next_task()  # leased, start never acknowledged: it never ran
+        canceled = (await act(client, job["id"], "cancel")).json()
+        assert canceled["wait"] is None or canceled["wait"]["kind"] != "cleanup"
+        await released(client, inventory, job["id"])
+        assert await job_tasks(client, job["id"], "cleanup") == []
+        assert (await agent.heartbeat(create, "started")).status_code == 409
+
+    async def test_started_task_without_rollback_task_releases_at_once(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, ECHO)
+        echo = await agent.next_task()
+        await agent.heartbeat(echo, "started")
+        await act(client, job["id"], "cancel")
+        await released(client, inventory, job["id"])
+        await agent.result(echo, {"value": 5})
+        assert await job_tasks(client, job["id"], "cleanup") == []
+        assert (await job_in(client, job["id"], "canceled"))["release_pending"] is False
