@@ -271,7 +271,7 @@ def build_app(fake: FakeInventory) -> FastAPI:
                 fake.next_port += 1
             owner.config["docker_port_map"] = port_map
             owner.config["docker_check_port"] = next(iter(port_map.values()), None)
-            answer["port_map"] = port_map
+            answer["result"] = port_map  # inventory's answer shape (its store/job_calls.py)
         elif body["op"] == "unmap_ports":
             owner.config.pop("docker_port_map", None)
             owner.config.pop("docker_check_port", None)

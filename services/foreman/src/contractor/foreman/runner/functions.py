@@ -148,8 +148,8 @@ class ServerCallFunction(TaskFunction):
     ``docker.map_ports(container_spec)`` and ``unmap_ports()``: the task (module
     ``_inventory``, function = the op) is performed by the server-task worker as
     ``POST /api/v1/job-calls {job_id, call_id, op, params}``, the call id being the task id, so
-    a re-offer repeats the same call. The value is the port map (the answer's ``port_map``,
-    or the answer itself) for ``map_ports`` and ``None`` for ``unmap_ports``. Rollback ``noop``.
+    a re-offer repeats the same call. The value is the port map (inventory's answer ``result``)
+    for ``map_ports`` and ``None`` for ``unmap_ports``. Rollback ``noop``.
     """
 
     def __init__(self, decl: HostFunction) -> None:
@@ -166,9 +166,9 @@ class ServerCallFunction(TaskFunction):
         answer = data.get("answer") if isinstance(data, dict) else None
         if self.name != "map_ports":
             return Done(None)
-        if isinstance(answer, dict) and "port_map" in answer:
-            return Done(from_json(answer["port_map"]))
-        return Done(from_json(answer))
+        if isinstance(answer, dict) and "result" in answer:
+            return Done(from_json(answer["result"]))
+        return Fail(f"inventory's map_ports answer has no result: {answer!r}"[:500])
 
 
 #: What the manual type's pausing functions return once the operator resumes (§6.3).
