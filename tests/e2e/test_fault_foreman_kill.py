@@ -65,11 +65,15 @@ def test_foreman_sigkill_with_jobs_in_flight(fault_cluster: Cluster) -> None:
     wait_for(lambda: tasks_at_agent() >= min(JOBS, 20), 90, "agent tasks running")
     cluster.restart("foreman", kill=True)
 
+    def all_tasks(job_id: int) -> list[dict[str, object]]:
+        items: list[dict[str, object]] = foreman.get(f"/jobs/{job_id}/tasks").json()["items"]
+        return items
+
     def unfinished() -> list[int]:
         found = {i: job(cluster, i) for i in job_ids}
         states = {i: j["state"] for i, j in found.items()}
         failed = {
-            i: (j["state"], j.get("message"))
+            i: (j["state"], j.get("message"), job_log(cluster, i), all_tasks(i))
             for i, j in found.items()
             if j["state"] in ("error", "aborted", "canceled")
         }
