@@ -93,6 +93,14 @@ class TestFoundationStates:
             client, "foundations/f1", svc, frm="planned", to="built", job_id=4711, release_job=True
         )
         assert r.status_code == 200 and r.json()["repeat"] is True
+        # A retry that read the state it caused (from = to = built) is the same job's repeat.
+        r = await move(
+            client, "foundations/f1", svc, frm="built", to="built", job_id=4711, release_job=True
+        )
+        assert r.status_code == 200 and r.json()["repeat"] is True
+        # Another job's built → built is still no move at all.
+        r = await move(client, "foundations/f1", svc, frm="built", to="built", job_id=9)
+        assert r.status_code == 409 and r.json()["type"].endswith("transition-not-allowed")
         built = await seed.events(svc, "foundation.built")
         assert (
             len(built) == 1

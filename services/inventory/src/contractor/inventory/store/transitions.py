@@ -87,7 +87,11 @@ def guard(kind: str, key: str, held_by: int | None, move: Move) -> bool:
 
 
 async def is_repeat(session: AsyncSession, kind: str, key: str, current: str, move: Move) -> bool:
-    """Whether this job already made exactly this move (foreman retries until acknowledged)."""
+    """Whether this job already brought the target to this state.
+
+    Foreman retries until acknowledged and the job id is the idempotency key, so the repeat's
+    ``from`` is not compared: a retry may carry the state it reads now.
+    """
     if move.job_id is None or current != move.to_state:
         return False
     last = await session.scalar(
@@ -96,21 +100,20 @@ async def is_repeat(session: AsyncSession, kind: str, key: str, current: str, mo
         .order_by(orm.Transition.id.desc())
         .limit(1)
     )
-    return (
-        last is not None
-        and last.job_id == move.job_id
-        and (last.from_state, last.to_state) == (move.from_state, move.to_state)
-    )
+    return last is not None and last.job_id == move.job_id and last.to_state == move.to_state
 
 
 async def _check_request(session: AsyncSession, row: cascades.Target, move: Move) -> bool | None:
     """Rules 1–2 and the move table; ``None`` for a repeat, else whether the move is forced."""
     kind, key = cascades.kind_of(row), cascades.key_of(row)
+    allowed = (move.from_state, move.to_state) in MOVES[kind]
+    if (row.state != move.from_state or not allowed) and await is_repeat(
+        session, kind, key, row.state, move
+    ):
+        return None
     if row.state != move.from_state:
-        if await is_repeat(session, kind, key, row.state, move):
-            return None
         raise StateConflict(kind, key, row.state)
-    if (move.from_state, move.to_state) not in MOVES[kind]:
+    if not allowed:
         raise TransitionNotAllowed(f"a {kind} cannot go from {move.from_state} to {move.to_state}")
     return guard(kind, key, row.job_id, move)
 
