@@ -198,3 +198,15 @@ def agent_headers(app: FastAPI) -> Callable[[list[str]], Any]:
         return {"Authorization": f"Bearer {await issue_token(app, Role.AGENT, sites)}"}
 
     return make
+
+
+@pytest.fixture
+def settings_for() -> Callable[..., Settings]:
+    """``make_settings`` for tests that build apps of their own (replicas)."""
+    return make_settings
+
+
+@pytest.fixture
+def token_for() -> Callable[[FastAPI, Role], Any]:
+    """``issue_token`` for tests that build apps of their own."""
+    return issue_token

@@ -5,6 +5,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from contractor.inventory import orm
+from contractor.inventory.main import create_app
+from contractor.inventory.settings import Settings
+from contractor.servicekit import testing
+from contractor.servicekit.auth import Role
 
 Headers = Callable[[str], dict[str, str]]
 
@@ -117,3 +122,43 @@ async def test_expired_events_are_purged_and_old_cursors_get_410(
     async with app.state.sessions() as session, session.begin():
         await session.execute(update(orm.events).values(occurred_at=utcnow() - timedelta(days=30)))
     assert await retention.purge_once(app.state.sessions, 14) == 0  # the newest always stays
+
+
+async def test_a_write_on_one_replica_wakes_a_reader_on_another(
+    pg_url: str, settings_for: Callable[..., Settings], token_for: Callable[..., Any]
+) -> None:
+    # Two inventory replicas on one PostgreSQL database. The reader's replica re-checks the
+    # database only every 5 s, so an answer well within that comes from its LISTEN connection
+    # hearing the writer's NOTIFY.
+    await testing.wipe_tables(pg_url, orm.Base.metadata)
+    writer_app = create_app(settings_for(pg_url))
+    reader_app = create_app(settings_for(pg_url, feed_poll_interval_s=5))
+    async with (
+        writer_app.router.lifespan_context(writer_app),
+        reader_app.router.lifespan_context(reader_app),
+    ):
+        admin = {"Authorization": f"Bearer {await token_for(writer_app, Role.ADMIN)}"}
+        writer = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=writer_app), base_url="http://a"
+        )
+        reader = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=reader_app), base_url="http://b"
+        )
+        async with writer, reader:
+            head = (await reader.get("/api/v1/events/head", headers=admin)).json()["cursor"]
+            await asyncio.sleep(0.5)  # the reader's LISTEN connection is up
+
+            async def read() -> tuple[float, dict[str, Any]]:
+                started = asyncio.get_running_loop().time()
+                r = await reader.get(f"/api/v1/events?after={head}&wait=4", headers=admin)
+                return asyncio.get_running_loop().time() - started, r.json()
+
+            waiting = asyncio.create_task(read())
+            await asyncio.sleep(0.3)
+            r = await writer.post(
+                "/api/v1/sites", json={"name": "far", "description": "d"}, headers=admin
+            )
+            assert r.status_code == 201
+            elapsed, page = await waiting
+    assert [e["subject"]["key"] for e in page["events"]] == ["far"]
+    assert elapsed < 2.0, f"the reader heard of the write only after {elapsed:.2f} s"

@@ -17,14 +17,18 @@ same way by construction: every write transaction starts with ``BEGIN IMMEDIATE`
 being reused.
 
 **Waking readers.** Waiting readers hold no database connection: they sleep on an in-process
-:class:`FeedSignal`, set after every commit that appended events, and re-query at the latest
-every ``poll_interval`` seconds so that events committed by other replicas are seen too. Writers
-on PostgreSQL also ``NOTIFY`` the service's channel, for listeners on other replicas.
+:class:`FeedSignal`, set after every commit that appended events. Writers on PostgreSQL also
+``NOTIFY`` the service's channel, and every replica runs :func:`listen_forever`, one ``LISTEN``
+connection that sets the signal when another replica commits events. Readers still re-query at
+the latest every ``poll_interval`` seconds, which covers a notification lost while the listening
+connection was being re-established.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
 import zlib
@@ -49,9 +53,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+logger = logging.getLogger(__name__)
 SIGNAL_INFO_KEY = "contractor.feed_signal"
 CHANNEL_INFO_KEY = "contractor.feed_channel"
 _PENDING_INFO_KEY = "contractor.outbox_pending"
@@ -208,6 +213,42 @@ def _after_commit(session: Session) -> None:
     signal = session.info.get(SIGNAL_INFO_KEY)
     if isinstance(signal, FeedSignal):
         signal.notify()
+
+
+async def listen_forever(
+    engine: AsyncEngine, channel: str, signal: FeedSignal, *, check_s: float = 5.0
+) -> None:
+    """Wake this replica's feed readers on every ``NOTIFY channel`` (PostgreSQL; cancel to stop).
+
+    Returns at once on SQLite, where one process owns the database. The connection is checked
+    every ``check_s`` seconds with a query outside any transaction (a listening session inside
+    a transaction would get no notifications); a lost connection is opened again after a pause.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    while True:
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: Any = raw.driver_connection
+
+                def on_notify(*_args: Any) -> None:
+                    signal.notify()
+
+                await driver.add_listener(channel, on_notify)
+                signal.notify()  # anything committed while no one listened is read now
+                try:
+                    while True:
+                        await asyncio.sleep(check_s)
+                        await driver.fetchval("SELECT 1")
+                finally:
+                    with contextlib.suppress(Exception):
+                        await driver.remove_listener(channel, on_notify)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("LISTEN %s: connection lost; listening again shortly", channel)
+            await asyncio.sleep(check_s / 5)
 
 
 def _type_filter(table: Table, types: list[str]) -> Any:

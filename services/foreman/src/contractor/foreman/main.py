@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from contractor.foreman.store.jobs import TRANSITION_COUNTER
 from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
-from contractor.servicekit.outbox import FeedSignal, session_info
+from contractor.servicekit.outbox import FeedSignal, listen_forever, session_info
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         stop = asyncio.Event()
         loops: list[asyncio.Task[None]] = []
+        feed_listener: asyncio.Task[None] | None = None
         try:
             await migrate.ensure_current(engine)
             signal = FeedSignal()
@@ -78,11 +80,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.feed = Feed(sessions, orm.events, signal, settings.feed_poll_interval_s)
             app.state.loops = loops
             app.state.metrics = rt.metrics
+            feed_listener = asyncio.create_task(listen_forever(engine, FEED_CHANNEL, signal))
             if settings.run_loops:
                 loops.extend(_start_loops(settings, rt, sessions, inventory, engine, stop))
             yield
         finally:
             stop.set()
+            if feed_listener is not None:
+                feed_listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feed_listener
             for signal_ in rt.signals:
                 signal_.notify()
             if loops:

@@ -15,7 +15,7 @@ from contractor.servicekit.db import create_engine, create_session_factory, is_s
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
 from contractor.servicekit.limits import MIB, BodyRule, RequestLimits
-from contractor.servicekit.outbox import FeedSignal, session_info
+from contractor.servicekit.outbox import FeedSignal, listen_forever, session_info
 from fastapi import FastAPI
 
 API_PREFIX = "/api/v1"
@@ -54,12 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     sessions, settings.event_retention_days, settings.event_purge_interval_s
                 )
             )
+            listener = asyncio.create_task(listen_forever(engine, FEED_CHANNEL, signal))
             try:
                 yield
             finally:
-                purger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await purger
+                for task in (purger, listener):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             await engine.dispose()
             if is_sqlite(settings.database_url):
