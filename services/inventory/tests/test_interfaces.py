@@ -157,3 +157,27 @@ async def test_inline_interface_error_writes_nothing(
     ]
     assert (await client.get("/api/v1/foundations", headers=op)).json()["items"] == []
     assert await seed.events(op, "foundation.*,interface.*") == []
+
+
+async def test_deleting_a_foundation_announces_its_interfaces_first(
+    client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+) -> None:
+    op = as_role("operator")
+    net = await _network(client, as_role("admin"))
+    ports = [
+        {"physical_location": f"eth{n}", "name": f"eth{n}", "network": net, "mac": None}
+        for n in (1, 0)
+    ]
+    await seed.foundation(op, "f1", interfaces=ports)
+    head = (await client.get("/api/v1/events/head", headers=op)).json()["cursor"]
+    assert (await client.delete("/api/v1/foundations/f1", headers=op)).status_code == 204
+    found = (await client.get(f"/api/v1/events?after={head}", headers=op)).json()["events"]
+    assert [e["type"] for e in found] == [
+        "interface.deleted",
+        "interface.deleted",
+        "foundation.deleted",
+    ]
+    assert [e["data"]["physical_location"] for e in found[:2]] == ["eth0", "eth1"]
+    assert all(e["data"]["owner"] == {"kind": "foundation", "key": "f1"} for e in found[:2])
+    r = await client.get("/api/v1/foundations/f1/interfaces", headers=op)
+    assert r.status_code == 404

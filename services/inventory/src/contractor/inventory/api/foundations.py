@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from contractor.inventory import orm, store
+from contractor.inventory.api.interfaces import announce as announce_interface
 from contractor.inventory.deps import Box, IfMatch, Operator, Reader, SessionDep, Transitioner
 from contractor.inventory.encryption import SecretBox
 from contractor.inventory.errors import ResourceNotFound
@@ -207,6 +208,11 @@ async def delete_foundation(
     async with session.begin():
         foundation = await store.foundations.get(session, locator, lock=True)
         data = store.foundations.event_data(foundation, [])
+        # Its interfaces go with it and are announced first (a refused delete rolls them back).
+        for iface in await store.interfaces.of_foundation(session, locator):
+            await announce_interface(
+                session, "interface.deleted", iface, foundation.site, [], caller.actor()
+            )
         await store.foundations.delete(session, foundation, expected)
         await store.events.append(
             session,
