@@ -121,7 +121,8 @@ async def poll(
         if rt.polls.get(body.agent_id) != seq:
             break
         async with session.begin():
-            agent = await _agent(session, caller, body.agent_id, body.incarnation)
+            # The agent row was checked when the poll came in; a newer registration or poll
+            # of this agent ends this one through ``rt.polls`` (checked above).
             claimed = await dispatch.claim(session, rt, agent, body, redelivered=[])
             answer = _answer(rt, claimed, [])
     return answer
