@@ -90,7 +90,9 @@ async def deliver(
                 await wait_or_stop(stop or never, wait)
                 continue
             statuses = [_refused(outcome, exc) for outcome in pending]
-        pending = _settle(rt, pending, statuses)
+        pending, answered = _settle(rt, pending, statuses)
+        if answered:  # acknowledged or dropped: their spool files go, off the event loop
+            await anyio.to_thread.run_sync(_unspool, rt, answered)
 
 
 async def _post(rt: Runtime, pending: list[Outcome]) -> list[OutcomeStatus]:
@@ -105,10 +107,12 @@ def _refused(outcome: Outcome, exc: Exception) -> OutcomeStatus:
     return OutcomeStatus(task_id=outcome.task_id, status="rejected", problem=slug or "refused")
 
 
-def _settle(rt: Runtime, pending: list[Outcome], statuses: list[OutcomeStatus]) -> list[Outcome]:
-    """Forget acknowledged and rejected outcomes; return those foreman did not answer for."""
+def _settle(
+    rt: Runtime, pending: list[Outcome], statuses: list[OutcomeStatus]
+) -> tuple[list[Outcome], list[Outcome]]:
+    """Forget acknowledged and rejected outcomes; return (not answered for, answered)."""
     answered = {status.task_id: status for status in statuses}
-    left = []
+    left, done = [], []
     for outcome in pending:
         status = answered.get(outcome.task_id)
         if status is None:
@@ -116,6 +120,11 @@ def _settle(rt: Runtime, pending: list[Outcome], statuses: list[OutcomeStatus]) 
             continue
         if status.status not in ACCEPTED:
             log.warning("outcome dropped: %s", status.problem, extra={"task_id": outcome.task_id})
-        rt.spool.delete(outcome)
+        done.append(outcome)
         rt.book.forget(outcome.task_id)
-    return left
+    return left, done
+
+
+def _unspool(rt: Runtime, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        rt.spool.delete(outcome)
