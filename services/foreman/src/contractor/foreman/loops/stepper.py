@@ -71,22 +71,26 @@ async def _batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, gua
                 .execution_options(populate_existing=True)
             )
         )
-        await _prefetch_tasks(session, rows)
+        # Held for the batch: the session's identity map keeps objects only weakly.
+        prefetched = await _prefetch_tasks(session, rows)
         for job in rows:
             if guarded:
                 await _step_guarded(session, job, rt, now)
             else:
                 await _step_unguarded(session, job, rt, now)
+        del prefetched
     return len(rows)
 
 
-async def _prefetch_tasks(session: AsyncSession, rows: list[orm.Job]) -> None:
+async def _prefetch_tasks(session: AsyncSession, rows: list[orm.Job]) -> list[orm.Task]:
     """Load the tasks the claimed jobs wait on, in one query (the steps find them loaded)."""
     ids = [str((job.wait or {})["task_id"]) for job in rows if (job.wait or {}).get("task_id")]
-    if ids:
-        await session.scalars(
-            select(orm.Task).where(orm.Task.id.in_(ids)).execution_options(populate_existing=True)
-        )
+    if not ids:
+        return []
+    found = await session.scalars(
+        select(orm.Task).where(orm.Task.id.in_(ids)).execution_options(populate_existing=True)
+    )
+    return list(found.all())  # now in the session's identity map
 
 
 async def _step_unguarded(session: AsyncSession, job: orm.Job, rt: Runtime, now: datetime) -> None:
