@@ -211,6 +211,7 @@ def _cluster(
     sim = {"concurrency": "64", "power_delay_s": "0", "boot_delay_s": "0", "delay_scale": "0"}
     sim["executions_file"] = f'"{EXECUTIONS_FILE}"'  # the sim's ledger, next to the config
     sim.update(sim_extra)
+    sim = {key: value for key, value in sim.items() if value != ""}  # "": leave the key out
     config.write_text(
         f'[foreman]\nurl = "{foreman_url}"\ntoken = "env:E2E_AGENT_TOKEN"\n\n'
         '[agent]\nname = "e2e-sim"\nsites = ["e2e", "e2e-rack"]\nstate_dir = "agent"\n'

@@ -4,10 +4,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from contractor.servicekit import outbox
 from contractor.servicekit.db import create_engine, create_session_factory
-from sqlalchemy import MetaData, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 metadata = MetaData()
@@ -201,3 +202,79 @@ async def test_sqlite_write_transactions_begin_immediate(tmp_path: Path) -> None
 async def _insert(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session, session.begin():
         await session.execute(text("INSERT INTO t VALUES (1)"))
+
+
+notes = Table(
+    "kit_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("body", String(50), nullable=False),
+)
+
+
+async def _notes(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(notes.c.body).order_by(notes.c.id)))
+
+
+async def test_insert_on_commit_writes_rows_at_commit_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        outbox.insert_on_commit(session, notes, {"body": "a"})
+        outbox.insert_on_commit(session, notes, {"body": "b"})
+        # Not written yet: nothing in the transaction reads them back before the commit.
+        assert list(await session.scalars(select(notes.c.body))) == []
+    assert await _notes(sessions) == ["a", "b"]
+    async with sessions() as session, session.begin():
+        outbox.insert_on_commit(session, notes, {"body": "rolled back"})
+        await session.rollback()
+    assert await _notes(sessions) == ["a", "b"]
+
+
+async def test_insert_on_commit_follows_savepoints_and_keeps_events_apart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        outbox.insert_on_commit(session, notes, {"body": "outer"})
+        with pytest.raises(ValueError):
+            async with session.begin_nested():
+                outbox.insert_on_commit(session, notes, {"body": "dropped"})
+                await outbox.append(session, events, new("dropped"))
+                raise ValueError
+        async with session.begin_nested():
+            outbox.insert_on_commit(session, notes, {"body": "kept"})
+    assert await _notes(sessions) == ["outer", "kept"]
+    async with sessions() as session:
+        rows, _ = await outbox.read_page(session, events, outbox.FeedQuery(0, [], None, 10))
+    assert rows == []  # plain rows are not events: the feed stays empty
+
+
+async def test_notify_on_commit_sends_after_commit_with_payload(kit_pg_url: str) -> None:
+    engine = create_engine(kit_pg_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    sessions = create_session_factory(engine, outbox.session_info(outbox.FeedSignal(), "kit"))
+    listener = await asyncpg.connect(kit_pg_url.replace("+asyncpg", ""))
+    heard: list[tuple[str, str]] = []
+    for channel in ("kit_a", "kit_b"):
+        await listener.add_listener(
+            channel, lambda _c, _p, ch, payload: heard.append((ch, payload))
+        )
+    try:
+        async with sessions() as session, session.begin():
+            outbox.notify_on_commit(session, ["kit_a"], "r1")
+            await session.rollback()  # a rolled-back transaction notifies nobody
+        async with sessions() as session, session.begin():
+            outbox.notify_on_commit(session, ["kit_a", "kit_b"], "r2")
+            await outbox.append(session, events, new("with-event"))  # one statement for both
+        async with sessions() as session, session.begin():
+            outbox.notify_on_commit(session, ["kit_b"], "r3")  # no event: a statement of its own
+        for _ in range(100):
+            if len(heard) >= 3:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(heard) == [("kit_a", "r2"), ("kit_b", "r2"), ("kit_b", "r3")]
+    finally:
+        await listener.close()
+        await engine.dispose()

@@ -7,12 +7,14 @@ up front turns lock upgrades (which fail with "database is locked") into plain w
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, event, make_url
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +24,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PREPARED_STATEMENT_CACHE = 500
+IDLE_PING_S = 1.0
+"""A pooled connection unused for longer than this is pinged before it is handed out."""
+_LAST_CHECKIN = "contractor.last_checkin"
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,9 +49,15 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
         The engine; the caller disposes of it.
     """
     if not is_sqlite(url):
-        # Pre-ping costs a round trip per checkout but replaces connections a database
-        # restart left stale, so services recover without failing requests.
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            # Hot statements with expanding IN lists come in many lengths; the default cache
+            # of 100 prepared statements per connection thrashes and re-prepares them.
+            connect_args={"prepared_statement_cache_size": PREPARED_STATEMENT_CACHE},
+        )
+        _ping_when_idle(engine)
+        return engine
     path = make_url(url).database
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +66,31 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
     )
     _configure_sqlite(engine, read_only=read_only)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection on checkout only if it sat unused for ``IDLE_PING_S``.
+
+    A stale connection (the database restarted) is replaced before a request uses it, like
+    ``pool_pre_ping``, but a busy connection is not pinged: the ping is three round trips
+    (``BEGIN``, ``;``, ``ROLLBACK``), as much as a small transaction. A connection that breaks
+    while busy fails its statement, and SQLAlchemy then invalidates every connection of the
+    pool that is older, so the next checkouts reconnect.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_CHECKIN, 0.0) < IDLE_PING_S:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_CHECKIN] = time.monotonic()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:

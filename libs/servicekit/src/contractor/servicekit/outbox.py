@@ -61,6 +61,7 @@ SIGNAL_INFO_KEY = "contractor.feed_signal"
 CHANNEL_INFO_KEY = "contractor.feed_channel"
 _PENDING_INFO_KEY = "contractor.outbox_pending"
 _WROTE_INFO_KEY = "contractor.outbox_wrote"
+_NOTIFY_INFO_KEY = "contractor.outbox_notify"
 
 
 class FeedSignal:
@@ -137,12 +138,7 @@ async def append(session: AsyncSession, table: Table, new: NewEvent) -> None:
     """
     sync = session.sync_session
     owner = sync.get_nested_transaction() or sync.get_transaction()
-    pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
-    if pending is None:
-        pending = session.info[_PENDING_INFO_KEY] = []
-        sa_event.listen(sync, "before_commit", _write_pending)
-        sa_event.listen(sync, "after_soft_rollback", _drop_rolled_back)
-        sa_event.listen(sync, "after_commit", _after_commit)
+    pending = _hooked(session)
     pending.append(
         _Pending(
             owner=owner,
@@ -161,11 +157,54 @@ async def append(session: AsyncSession, table: Table, new: NewEvent) -> None:
     )
 
 
+def insert_on_commit(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row into ``table`` when the caller's transaction commits (not an event).
+
+    For append-only rows nobody reads back in the transaction that writes them (logs, marks):
+    they are inserted with one ``executemany`` per table just before the commit, which costs a
+    fraction of flushing ORM objects one by one. Rows added inside a savepoint that is rolled
+    back are dropped with it, as events are.
+    """
+    sync = session.sync_session
+    owner = sync.get_nested_transaction() or sync.get_transaction()
+    _hooked(session).append(_Pending(owner=owner, table=table, values=values, event=False))
+
+
+def notify_on_commit(session: AsyncSession, channels: list[str], payload: str = "") -> None:
+    """PostgreSQL ``NOTIFY`` each of ``channels`` with ``payload`` when the transaction commits.
+
+    The notifications go out in the same statement as the outbox lock when the transaction
+    appended events, else in one statement of their own, just before the commit: one round
+    trip per transaction however many channels are named. Notifications sent inside a
+    transaction are delivered only if it commits, so a rolled-back one wakes nobody. SQLite
+    has no ``NOTIFY``: nothing is sent.
+    """
+    if not channels or session.get_bind().dialect.name != "postgresql":
+        return
+    _hooked(session)
+    wanted: dict[str, str] = session.info.setdefault(_NOTIFY_INFO_KEY, {})
+    for channel in channels:
+        wanted[channel] = payload
+
+
+def _hooked(session: AsyncSession) -> list[_Pending]:
+    """The session's pending events, with the commit hooks installed on first use."""
+    pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
+    if pending is None:
+        sync = session.sync_session
+        pending = session.info[_PENDING_INFO_KEY] = []
+        sa_event.listen(sync, "before_commit", _write_pending)
+        sa_event.listen(sync, "after_soft_rollback", _drop_rolled_back)
+        sa_event.listen(sync, "after_commit", _after_commit)
+    return pending
+
+
 @dataclass
 class _Pending:
     owner: SessionTransaction | None
     table: Table
     values: dict[str, Any]
+    event: bool = True
 
 
 def _write_pending(session: Session) -> None:
@@ -173,23 +212,48 @@ def _write_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is being released; its events stay pending with the root
     pending: list[_Pending] = session.info.get(_PENDING_INFO_KEY) or []
-    if not pending:
+    notify: dict[str, str] = session.info.pop(_NOTIFY_INFO_KEY, None) or {}
+    if not pending and not notify:
         return
     session.info[_PENDING_INFO_KEY] = []
     session.flush()  # the transaction's other writes first, so the lock is held only briefly
+    _insert(session, [item for item in pending if not item.event])
+    pending = [item for item in pending if item.event]
+    if not pending:
+        if notify:
+            session.execute(_NOTIFY_MANY, _notify_params(notify))
+        return
     if session.get_bind().dialect.name == "postgresql":
         # SQLite needs no lock: BEGIN IMMEDIATE already made this the only writer.
         channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
-            {"key": lock_key(channel), "channel": channel},
+            _LOCK_AND_NOTIFY,
+            {"key": lock_key(channel), "channel": channel, **_notify_params(notify)},
         )
+    _insert(session, pending)
+    session.info[_WROTE_INFO_KEY] = True
+
+
+def _insert(session: Session, pending: list[_Pending]) -> None:
+    """One ``executemany`` per table, rows in the order they were added."""
     by_table: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
     for item in pending:
         by_table.setdefault(item.table.name, (item.table, []))[1].append(item.values)
     for table, rows in by_table.values():
         session.execute(table.insert(), rows)
-    session.info[_WROTE_INFO_KEY] = True
+
+
+_NOTIFY_MANY = text(
+    "SELECT count(pg_notify(c, p)) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS n(c, p)"
+)
+_LOCK_AND_NOTIFY = text(
+    "SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, ''), (SELECT count(pg_notify(c, p)) "
+    "FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS n(c, p))"
+)
+
+
+def _notify_params(notify: dict[str, str]) -> dict[str, list[str]]:
+    return {"cs": list(notify), "ps": list(notify.values())}
 
 
 def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:

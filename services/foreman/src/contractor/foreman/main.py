@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 with contextlib.suppress(asyncio.CancelledError):
                     await feed_listener
             for signal_ in rt.signals:
-                signal_.notify()
+                signal_.notify_all()
             if loops:
                 loops[-1].cancel()  # the inventory feed: no database state, a long long-poll
                 await asyncio.wait(loops, timeout=10)

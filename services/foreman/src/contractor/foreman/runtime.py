@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +16,8 @@ from contractor.foreman.encryption import SecretBox
 from contractor.foreman.metrics import Metrics
 from contractor.foreman.settings import Settings
 from contractor.foreman.store import agents
+from contractor.servicekit.outbox import notify_on_commit
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SERVES_TTL_S = 1.0
@@ -44,6 +47,56 @@ class Signal:
         except TimeoutError:
             return
 
+    def notify_all(self) -> None:
+        """Wake every waiter (shutdown)."""
+        self.notify()
+
+
+class WakeOne(Signal):
+    """Wakes one waiter per :meth:`notify`; a notify with nobody waiting is kept for the next.
+
+    The steppers of a replica wait on this one: waking all of them for every runnable job
+    would have each claim a sliver of the due jobs (or none) and pay a transaction for it.
+    One stepper takes the whole batch; a stepper that claims a full batch wakes another.
+    """
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._kept = False
+
+    def notify(self) -> None:
+        """Wake the longest waiting waiter, or keep the wake-up for the next :meth:`wait`."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._kept = True
+
+    def notify_all(self) -> None:
+        """Wake every waiter (shutdown)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+        self._kept = True
+
+    async def wait(self, timeout: float) -> None:
+        """Sleep until woken (at once if a wake-up was kept) or ``timeout`` seconds."""
+        if self._kept:
+            self._kept = False
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, max(0.0, timeout))
+        except TimeoutError:
+            return
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
 
 @dataclass
 class Runtime:
@@ -51,7 +104,7 @@ class Runtime:
 
     settings: Settings
     clock: Clock
-    jobs: Signal = field(default_factory=lambda: Signal("foreman_jobs"))
+    jobs: Signal = field(default_factory=lambda: WakeOne("foreman_jobs"))
     tasks: Signal = field(default_factory=lambda: Signal("foreman_tasks"))
     server_tasks: Signal = field(default_factory=lambda: Signal("foreman_server_tasks"))
     prerequisites: Signal = field(default_factory=lambda: Signal("foreman_prerequisites"))
@@ -59,6 +112,8 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     box: SecretBox | None = None
     _serving: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict)
+    replica: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """This process's id in ``NOTIFY`` payloads."""
 
     async def serves(self, session: AsyncSession, site: str, module: str) -> bool:
         """Whether some agent serves ``module`` for ``site``, re-read at most once a second.
@@ -110,12 +165,9 @@ class Runtime:
         for signal in fresh:
             done[signal.channel] = transaction
         self.after_commit(session, *fresh)
-        if session.get_bind().dialect.name == "postgresql":
-            channels = [signal.channel for signal in fresh]
-            await session.execute(
-                text("SELECT pg_notify(c, '') FROM unnest(CAST(:cs AS text[])) AS c"),
-                {"cs": channels},
-            )
+        # Sent with the commit (one statement, shared with the outbox's); the payload names this
+        # replica, whose listener ignores its own echo: the after-commit hook woke it already.
+        notify_on_commit(session, [signal.channel for signal in fresh], self.replica)
 
 
 def _notify(signals: tuple[Signal, ...]) -> Callable[[Any], None]:

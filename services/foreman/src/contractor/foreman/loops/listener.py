@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 logger = logging.getLogger(__name__)
 
 
-def _callback(signal: Signal) -> Callable[..., None]:
-    def on_notify(*_args: Any) -> None:
-        signal.notify()
+def _callback(signal: Signal, replica: str) -> Callable[..., None]:
+    def on_notify(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload != replica:  # this replica's own commits woke it in-process already
+            signal.notify()
 
     return on_notify
 
@@ -34,7 +35,7 @@ async def run(engine: AsyncEngine, rt: Runtime, stop: asyncio.Event) -> None:
             async with engine.connect() as connection:
                 raw = await connection.get_raw_connection()
                 driver: Any = raw.driver_connection
-                callbacks = [(s.channel, _callback(s)) for s in rt.signals]
+                callbacks = [(s.channel, _callback(s, rt.replica)) for s in rt.signals]
                 for channel, callback in callbacks:
                     await driver.add_listener(channel, callback)
                 try:

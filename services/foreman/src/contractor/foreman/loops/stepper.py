@@ -79,6 +79,8 @@ async def _batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, gua
             else:
                 await _step_unguarded(session, job, rt, now)
         del prefetched
+    if len(rows) >= rt.settings.step_batch:
+        rt.jobs.notify()  # a full batch: more may be due, so wake another stepper to help
     return len(rows)
 
 

@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from contractor.foreman import orm
-from sqlalchemy import select
+from contractor.servicekit.outbox import insert_on_commit
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+LOG_TABLE: Table = orm.JobLog.__table__  # type: ignore[assignment]
 
 
 async def append(
@@ -21,29 +24,30 @@ async def append(
     to_state: str | None = None,
     message: str | None = None,
     data: dict[str, Any] | None = None,
-) -> orm.JobLog:
+) -> None:
     """Append one log row for ``job_id`` (the caller holds the job's row lock).
 
-    The row is written with the session's next flush; its ``seq`` comes from the job row's
-    ``log_seq`` counter, which the caller's lock makes safe to increment.
+    The row is inserted when the transaction commits (with the other log rows of the
+    transaction, in one statement; nothing reads the log back in the transaction that writes
+    it). Its ``seq`` comes from the job row's ``log_seq`` counter, which the caller's lock
+    makes safe to increment.
     """
     job = await session.get(orm.Job, job_id)  # in the identity map already: no query
     if job is None:
         raise LookupError(f"job {job_id} is missing")
     job.log_seq = (job.log_seq or 0) + 1
-    row = orm.JobLog(
-        job_id=job_id,
-        seq=job.log_seq,
-        at=at,
-        actor=actor,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        message=message[:1024] if message else message,
-        data=data,
-    )
-    session.add(row)
-    return row
+    row = {
+        "job_id": job_id,
+        "seq": job.log_seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "message": message[:1024] if message else message,
+        "data": data,
+    }
+    insert_on_commit(session, LOG_TABLE, row)
 
 
 async def for_job(session: AsyncSession, job_id: int) -> list[orm.JobLog]:

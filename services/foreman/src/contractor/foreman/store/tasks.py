@@ -87,8 +87,8 @@ async def claim(
     """
     if limit <= 0:
         return []
-    stmt = (
-        select(orm.Task)
+    due = (
+        select(orm.Task.id)
         .where(
             orm.Task.state == "pending",
             orm.Task.module == module,
@@ -97,19 +97,24 @@ async def claim(
         .order_by(orm.Task.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
     )
     if module != SERVER_MODULE:
-        stmt = stmt.where(orm.Task.site.in_(list(sites)))
-    rows = list(await session.scalars(stmt))
-    for task in rows:
-        task.state = "leased"
-        task.agent_id = agent_id
-        task.incarnation = incarnation
-        task.leased_at = now
-        task.lease_until = now + timedelta(seconds=lease_s)
-    await session.flush()
-    return rows
+        due = due.where(orm.Task.site.in_(list(sites)))
+    # One statement (spec §3.2): the rows come back already leased, as ORM objects.
+    claimed = await session.scalars(
+        update(orm.Task)
+        .where(orm.Task.id.in_(due.scalar_subquery()))
+        .values(
+            state="leased",
+            agent_id=agent_id,
+            incarnation=incarnation,
+            leased_at=now,
+            lease_until=now + timedelta(seconds=lease_s),
+        )
+        .returning(orm.Task)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return sorted(claimed.all(), key=lambda task: (task.available_at, task.created_at))
 
 
 def reoffer(
