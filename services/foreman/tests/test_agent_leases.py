@@ -27,6 +27,23 @@ class TestLeases:
         await agent.result(again, {"value": 5})
         assert (await job_in(client, job["id"], "done"))["state"] == "done"
 
+    async def test_expired_task_of_a_canceled_job_is_not_reoffered(
+        self, client: httpx.AsyncClient, app: FastAPI, inventory: FakeInventory, clock: ShiftedClock
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, ECHO)
+        task = await agent.next_task()
+        await agent.heartbeat(task, "started")
+        r = await client.post(f"/api/v1/jobs/{job['id']}/cancel", json={})
+        assert r.status_code == 200, r.text
+        clock.advance(61)  # the agent went quiet: the lease runs out
+        # (the job's slot-release server task may be expiring in the same sweep)
+        assert await reaper.reap_once(app.state.sessions, app.state.runtime) >= 1
+        [settled] = [t for t in await tasks_of(client, job["id"]) if t["id"] == task["id"]]
+        assert settled["state"] == "canceled" and settled["attempt"] == 1
+        assert (await agent.poll(wait_s=0.3))["tasks"] == []
+
     async def test_idempotent_task_lost_after_five_reoffers(
         self, client: httpx.AsyncClient, app: FastAPI, inventory: FakeInventory, clock: ShiftedClock
     ) -> None:

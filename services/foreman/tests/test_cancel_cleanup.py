@@ -164,3 +164,44 @@ class TestCancelWithCleanup:
         await agent.result(echo, {"value": 5})
         assert await job_tasks(client, job["id"], "cleanup") == []
         assert (await job_in(client, job["id"], "canceled"))["release_pending"] is False
+
+
+class TestCancelRequestedTasksAreNotRunAgain:
+    """A started task of a canceled job is settled by its outcome, never re-offered."""
+
+    async def _canceled_while_running(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> tuple[TestAgent, dict[str, Any], dict[str, Any]]:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, ECHO)
+        echo = await agent.next_task()
+        await agent.heartbeat(echo, "started")
+        assert (await act(client, job["id"], "cancel")).status_code == 200
+        assert (await agent.heartbeat(echo)).json()["cancel"] is True
+        return agent, job, echo
+
+    async def _never_offered_again(self, agent: TestAgent, echo: dict[str, Any]) -> None:
+        answer = await agent.poll(wait_s=0.3)
+        assert [t["id"] for t in answer["tasks"]] == []
+
+    async def test_retryable_error_settles_instead_of_retrying(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent, job, echo = await self._canceled_while_running(client, inventory)
+        r = await agent.error(echo, "canceled midway", retryable=True, code="canceled")
+        assert r.status_code == 200 and r.json()["will_retry"] is False, r.text
+        [task] = [t for t in await job_tasks(client, job["id"], "call") if t["id"] == echo["id"]]
+        assert task["state"] == "failed" and task["attempt"] == 1
+        await self._never_offered_again(agent, echo)
+
+    async def test_release_settles_as_canceled(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent, job, echo = await self._canceled_while_running(client, inventory)
+        body = {"agent_id": agent.agent_id, "attempt": echo["attempt"], "started": True}
+        r = await agent.call(f"/tasks/{echo['id']}/release", body)
+        assert r.status_code == 200 and r.json() == {"status": "released", "reoffered": False}
+        [task] = [t for t in await job_tasks(client, job["id"], "call") if t["id"] == echo["id"]]
+        assert task["state"] == "canceled"
+        await self._never_offered_again(agent, echo)

@@ -21,6 +21,10 @@ async def expire(
     """
     if task.state not in tasks.OPEN:
         return
+    if task.cancel_requested:  # its job was canceled (spec §2.7): never re-offered
+        message = "lease expired after its job was canceled; not re-offered"
+        await settle.finish(session, job, task, "canceled", rt, now, error={"message": message})
+        return
     if not task.idempotent and task.started_at is not None:
         holder = await agents.get(session, task.agent_id) if task.agent_id else None
         name = holder.name if holder is not None else str(task.agent_id)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 NOT_RETRYABLE: Final = frozenset({"unknown_function", "invalid_parameters"})
 RECORDED: Final = frozenset({"succeeded", "failed"})
+CANCELED_RELEASE: Final = {"message": "released after its job was canceled; not re-offered"}
 
 
 def already_recorded(task: orm.Task, attempt: int) -> bool:
@@ -60,7 +61,8 @@ async def record(
         await settle.finish(session, job, task, "succeeded", rt, now, result=result or {})
         return {"status": "recorded"}
     code = str(error.get("code") or "internal")
-    retry = bool(error.get("retryable")) and code not in NOT_RETRYABLE
+    # A canceled job's running call is not tried again (spec §2.7): its error settles it.
+    retry = bool(error.get("retryable")) and code not in NOT_RETRYABLE and not task.cancel_requested
     if retry and task.attempt < rt.settings.max_attempts:
         delay = _backoff(task.attempt, rt.settings.retry_cap_s)
         tasks.reoffer(task, now=now, delay_s=delay, outcome="error")
@@ -113,6 +115,9 @@ async def release(
     job, task = await settle.lock_pair(session, task_id)
     task = check_current(task, task_id, attempt, agent_id)
     now = rt.clock.now()
+    if task.cancel_requested:  # its job was canceled: handed back means done with, not re-run
+        await settle.finish(session, job, task, "canceled", rt, now, error=CANCELED_RELEASE)
+        return {"status": "released", "reoffered": False}
     ran = started or task.started_at is not None
     if ran and not task.idempotent:
         holder = await agents.get(session, agent_id)
