@@ -6,7 +6,7 @@ import httpx
 import pytest
 from foreman_agentkit import TestAgent
 from foreman_fake_inventory import FakeInventory
-from foreman_testkit import job_in
+from foreman_testkit import eventually, job_in
 
 PAUSE = "pause(msg='hold')\nafter1 = 1\n"
 ECHO = "result1 = sim.echo(value=5)\n"
@@ -18,6 +18,15 @@ async def start(client: httpx.AsyncClient, inventory: FakeInventory, script: str
     assert r.status_code == 201, r.text
     job: dict[str, Any] = r.json()
     return job
+
+
+async def released(client: httpx.AsyncClient, job_id: int) -> None:
+    """Wait until the canceled job has released its target (clear is refused until then)."""
+
+    async def probe() -> bool:
+        return not (await client.get(f"/api/v1/jobs/{job_id}")).json()["release_pending"]
+
+    await eventually(probe)
 
 
 async def act(client: httpx.AsyncClient, job_id: int, action: str) -> httpx.Response:
@@ -188,11 +197,26 @@ class TestCancelClear:
         await job_in(client, job["id"], "paused")
         r = await act(client, job["id"], "cancel")
         assert r.status_code == 200 and r.json()["state"] == "canceled"
+        await released(client, job["id"])
         r = await client.delete(f"/api/v1/jobs/{job['id']}")
         assert r.status_code == 204
         assert (await client.get(f"/api/v1/jobs/{job['id']}")).status_code == 404
         log = (await client.get(f"/api/v1/jobs/{job['id']}/log")).json()["items"]
         assert [e["action"] for e in log][-2:] == ["cancel", "clear"]
+
+    async def test_a_new_job_never_takes_a_cleared_jobs_id(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        job = await start(client, inventory, PAUSE)
+        await job_in(client, job["id"], "paused")
+        await act(client, job["id"], "cancel")
+        await released(client, job["id"])
+        assert (await client.delete(f"/api/v1/jobs/{job['id']}")).status_code == 204
+        r = await client.post("/api/v1/foundations/sim1/jobs", json={"script": "create"})
+        assert r.status_code == 201, r.text
+        assert r.json()["id"] > job["id"]  # the newest job's id, cleared, is not handed out again
+        log = (await client.get(f"/api/v1/jobs/{job['id']}/log")).json()["items"]
+        assert [e["action"] for e in log][-1] == "clear"  # the old log is not mixed with the new
 
     async def test_new_job_after_cancel(
         self, client: httpx.AsyncClient, inventory: FakeInventory

@@ -74,6 +74,12 @@ class TestCancelWithCleanup:
         await assert_new_job_refused(client, job["id"])
         assert ("release", "sim1", job["id"]) not in inventory.calls
 
+        # Clearing it now would delete the slot's release: refused, nothing changed.
+        r = await client.delete(f"/api/v1/jobs/{job['id']}")
+        assert r.status_code == 409, r.text
+        assert r.json()["type"] == "urn:contractor:problem:release-pending"
+        assert (await client.get(f"/api/v1/jobs/{job['id']}")).json()["state"] == "canceled"
+
         # Its late result is recorded (not consumed); then the cleanup task is queued.
         assert (await agent.result(create, {"id": "vm-1"})).json()["status"] == "recorded"
         undo = await next_cleanup(agent, create)
@@ -96,6 +102,7 @@ class TestCancelWithCleanup:
         settled = next(e for e in log if e["action"] == "cleanup_settled")
         assert settled["message"] == "cleanup sim.destroy succeeded"
         assert settled["to"] is None  # logged, no state change
+        assert (await client.delete(f"/api/v1/jobs/{job['id']}")).status_code == 204
         r = await client.post("/api/v1/foundations/sim1/jobs", json={"script": "create"})
         assert r.status_code == 201, r.text
 

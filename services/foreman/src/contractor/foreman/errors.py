@@ -26,6 +26,21 @@ class ActionNotAllowed(ForemanError):
         )
 
 
+class ReleasePending(ForemanError):
+    """``clear`` of a terminal job that still runs a cleanup task or releases its slot."""
+
+    status = 409
+    type_slug = "release-pending"
+    title = "Release pending"
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            f"job {job_id} still runs a cleanup task or releases its target's slot; "
+            "clear it once release_pending is false",
+            job_id=job_id,
+        )
+
+
 class RollbackNotSupported(ForemanError):
     """The failed call declares no rollback."""
 

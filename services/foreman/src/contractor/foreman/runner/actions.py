@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contractor.foreman import orm, states
-from contractor.foreman.errors import RollbackNotSupported
+from contractor.foreman.errors import ReleasePending, RollbackNotSupported
 from contractor.foreman.runner import cleanup, completion, interp
 from contractor.foreman.runner.functions import TaskFunction
 from contractor.foreman.runtime import Runtime
@@ -175,8 +175,14 @@ async def cancel(
 
 
 async def clear(session: AsyncSession, job: orm.Job, rt: Runtime, actor: str) -> None:
-    """Delete a terminal job with its tasks and timeline; the log stays (spec §2.7)."""
+    """Delete a terminal job with its tasks and timeline; the log stays (spec §2.7).
+
+    Refused while the job still owes a cleanup task or the release of its target's slot:
+    deleting those tasks would leave the target reserved at inventory for good.
+    """
     states.check("clear", JobState(job.state), job_id=job.id)
+    if await cleanup.release_pending(session, job):
+        raise ReleasePending(job.id)
     now = rt.clock.now()
     await log.append(session, job.id, at=now, actor=actor, action="clear", from_state=job.state)
     data = {

@@ -10,7 +10,7 @@ from contractor.foreman import orm, states
 from contractor.foreman.errors import ForemanError, JobNotFound
 from contractor.foreman.states import JobState
 from contractor.foreman.store import events, log, timeline
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,7 @@ async def create(
     """Insert a ``queued`` job and flush to get its id."""
     kind = script if script in ("create", "destroy") else "utility"
     job = orm.Job(
+        id=None if is_postgres(session) else await _next_sqlite_id(session),
         target_kind=target_kind,
         target_key=target_key,
         script_name=script,
@@ -70,6 +71,18 @@ async def create(
     session.add(job)
     await session.flush()
     return job
+
+
+async def _next_sqlite_id(session: AsyncSession) -> int:
+    """A job id never used before, also by a cleared job whose log is still kept.
+
+    SQLite hands out ``max(id) + 1`` (the table has no ``AUTOINCREMENT``), so clearing the
+    newest job would give its id, and its log, to the next job. The single SQLite writer
+    makes reading the maximum here safe.
+    """
+    used = union_all(select(func.max(orm.Job.id)), select(func.max(orm.JobLog.job_id))).subquery()
+    found = await session.scalar(select(func.max(used.c[0])))
+    return int(found or 0) + 1
 
 
 async def get(session: AsyncSession, job_id: int) -> orm.Job:
