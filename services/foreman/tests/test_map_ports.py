@@ -66,6 +66,16 @@ class TestMapPorts:
         ]
         assert "docker_port_map" not in inventory.targets[("foundation", "c1")].config
 
+    async def test_script_sees_the_port_map_in_its_config_at_once(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        script = MAP + "seen = config.docker_port_map\nport = config.docker_check_port\n"
+        job_id = await start(client, inventory, script)
+        await job_in(client, job_id, "done")
+        found = await variables(client, job_id)
+        assert found["seen"] == found["ports"] == {"80": 30000, "443": 30001}
+        assert found["port"] == 30000
+
     async def test_retried_call_keeps_its_call_id(
         self, client: httpx.AsyncClient, inventory: FakeInventory
     ) -> None:

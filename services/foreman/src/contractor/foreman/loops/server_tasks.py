@@ -20,6 +20,7 @@ from contractor.foreman.inventory import InventoryClient
 from contractor.foreman.runner import settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.store import tasks
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -61,28 +62,53 @@ async def run_once(
             lease_s=rt.settings.lease_s,
         )
         work = [(t.id, t.attempt, t.function, dict(t.parameters), t.job_id) for t in claimed]
+        targets = await _targets(session, {job for _, _, fn, _, job in work if fn in CALLS})
     for task_id, attempt, function, params, job_id in work:
         if function in CALLS:
-            outcome = await _call(inventory, function, rt.open(params), job_id, task_id)
+            target = targets.get(job_id)
+            outcome = await _call(inventory, function, rt.open(params), job_id, task_id, target)
         else:
             outcome = await _perform(inventory, function, params)
         await _record(sessions, rt, task_id, attempt, outcome)
     return len(work)
 
 
+async def _targets(session: AsyncSession, job_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """The targets of the given jobs, by job id."""
+    if not job_ids:
+        return {}
+    rows = await session.execute(
+        select(orm.Job.id, orm.Job.target_kind, orm.Job.target_key).where(orm.Job.id.in_(job_ids))
+    )
+    return {job_id: (kind, key) for job_id, kind, key in rows.all()}
+
+
 async def _call(
-    inventory: InventoryClient, op: str, params: dict[str, Any], job_id: int, call_id: str
+    inventory: InventoryClient,
+    op: str,
+    params: dict[str, Any],
+    job_id: int,
+    call_id: str,
+    target: tuple[str, str] | None,
 ) -> tuple[str, dict[str, Any]]:
-    """A call that returns data (``POST /job-calls``); the task id is the call id (§4.6)."""
+    """A call that returns data (``POST /job-calls``); the task id is the call id (§4.6).
+
+    The call changes the target's configuration (``docker_port_map`` …), so the refreshed
+    snapshot comes back with the answer and replaces the job's before its next step: the
+    script sees the change at once, as it sees its own writes.
+    """
     try:
         answer = await inventory.job_call(
             job_id=job_id, call_id=call_id, op=op, params=dict(params.get("params") or {})
         )
+        body: dict[str, Any] = {"answer": answer}
+        if target is not None:
+            body["snapshot"] = await inventory.snapshot(*target)
     except InventoryUnavailable as exc:
-        return "retry", {"message": exc.detail}
+        return "retry", {"message": exc.detail}  # the repeat has the same call id: idempotent
     except InventoryProblem as exc:
         return "failed", _failure(exc)
-    return "succeeded", {"answer": answer}
+    return "succeeded", body
 
 
 def _failure(exc: InventoryProblem) -> dict[str, Any]:

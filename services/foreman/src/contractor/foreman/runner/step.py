@@ -38,6 +38,8 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
         return
     if kind == "apply" and not await writes.settle(session, job, rt, now):
         return
+    if kind == "task" and (job.wait or {}).get("module") == tasks.SERVER_MODULE:
+        await _take_snapshot(session, job)
     batch = writes.WriteBatch(job.snapshot or {}, job.overlay)
     program = await interp.program_of(session, job)
     box = await interp.signal_box(session, job, program)
@@ -61,6 +63,16 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
         await writes.send(session, job, rt, now)
         return
     await _persist(session, job, machine, result, rt, now)
+
+
+async def _take_snapshot(session: AsyncSession, job: orm.Job) -> None:
+    """A settled inventory call (``map_ports`` …) brought the refreshed snapshot: use it."""
+    task = await session.get(orm.Task, str((job.wait or {}).get("task_id")))
+    if task is None or task.state != "succeeded" or task.consumed_at is not None:
+        return
+    snapshot = (task.result or {}).get("snapshot")
+    if isinstance(snapshot, dict):
+        job.snapshot = snapshot  # sealed as the worker recorded it
 
 
 async def _deliver(session: AsyncSession, machine: Interpreter, now: datetime) -> None:
