@@ -32,6 +32,7 @@ import logging
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -284,35 +285,65 @@ async def listen_forever(
 ) -> None:
     """Wake this replica's feed readers on every ``NOTIFY channel`` (PostgreSQL; cancel to stop).
 
-    Returns at once on SQLite, where one process owns the database. The connection is checked
-    every ``check_s`` seconds with a query outside any transaction (a listening session inside
-    a transaction would get no notifications); a lost connection is opened again after a pause.
+    Returns at once on SQLite, where one process owns the database.
+    """
+    await listen(
+        engine, {channel: lambda _payload: signal.notify()}, signal.notify, check_s=check_s
+    )
+
+
+async def listen(
+    engine: AsyncEngine,
+    handlers: Mapping[str, Callable[[str], None]],
+    on_listening: Callable[[], None],
+    *,
+    check_s: float = 5.0,
+) -> None:
+    """Call ``handlers[channel](payload)`` on every ``NOTIFY`` (PostgreSQL; cancel to stop).
+
+    ``on_listening`` runs each time the channels are listened to again, for what was committed
+    while no one listened. The connection is checked every ``check_s`` seconds with a query
+    outside any transaction (a listening session inside a transaction would get no
+    notifications); a lost connection is opened again after a pause. Returns at once on SQLite.
     """
     if engine.dialect.name != "postgresql":
         return
+    names = ", ".join(handlers)
     while True:
         try:
             async with engine.connect() as connection:
                 raw = await connection.get_raw_connection()
                 driver: Any = raw.driver_connection
-
-                def on_notify(*_args: Any) -> None:
-                    signal.notify()
-
-                await driver.add_listener(channel, on_notify)
-                signal.notify()  # anything committed while no one listened is read now
+                callbacks = {channel: _callback(handler) for channel, handler in handlers.items()}
+                for channel, callback in callbacks.items():
+                    await driver.add_listener(channel, callback)
+                on_listening()
                 try:
                     while True:
                         await asyncio.sleep(check_s)
                         await driver.fetchval("SELECT 1")
-                finally:
+                except Exception:
+                    # Errors of the raw driver connection bypass SQLAlchemy's disconnect
+                    # handling: drop the connection, or the pool would hand it out again.
                     with contextlib.suppress(Exception):
-                        await driver.remove_listener(channel, on_notify)
+                        await connection.invalidate()
+                    raise
+                finally:
+                    for channel, callback in callbacks.items():
+                        with contextlib.suppress(Exception):
+                            await driver.remove_listener(channel, callback)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.warning("LISTEN %s: connection lost; listening again shortly", channel)
+            logger.warning("LISTEN %s: connection lost; listening again shortly", names)
             await asyncio.sleep(check_s / 5)
+
+
+def _callback(handler: Callable[[str], None]) -> Callable[..., None]:
+    def on_notify(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        handler(payload)
+
+    return on_notify
 
 
 def _type_filter(table: Table, types: list[str]) -> Any:

@@ -1,51 +1,45 @@
 """Cross-replica wake-ups (spec §3.3): ``LISTEN`` on foreman's channels (PostgreSQL only).
 
 Writers ``NOTIFY`` in the transaction that makes a job runnable or a task available
-(:meth:`Runtime.announce`); this loop turns notifications from any replica into in-process
-signals. Lost notifications are covered by the loops' short re-check intervals.
+(:meth:`Runtime.announce`); this loop turns notifications from other replicas into in-process
+signals (a replica's own commits woke it in-process already: their payload names it). The
+connection is checked every few seconds and opened again when lost; every signal fires then,
+for what was committed while no one listened, and the loops' re-check intervals cover the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 from collections.abc import Callable
-from typing import Any
 
 from contractor.foreman.runtime import Runtime, Signal
+from contractor.servicekit.outbox import listen
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-logger = logging.getLogger(__name__)
+CHECK_S = 5.0
 
 
-def _callback(signal: Signal, replica: str) -> Callable[..., None]:
-    def on_notify(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload != replica:  # this replica's own commits woke it in-process already
+def _handler(signal: Signal, replica: str) -> Callable[[str], None]:
+    def on_notify(payload: str) -> None:
+        if payload != replica:
             signal.notify()
 
     return on_notify
 
 
 async def run(engine: AsyncEngine, rt: Runtime, stop: asyncio.Event) -> None:
-    """Listen until ``stop`` is set; reconnect after a lost connection."""
-    if engine.dialect.name != "postgresql":
-        return  # SQLite: exactly one foreman process, in-process signals suffice
-    while not stop.is_set():
-        try:
-            async with engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: Any = raw.driver_connection
-                callbacks = [(s.channel, _callback(s, rt.replica)) for s in rt.signals]
-                for channel, callback in callbacks:
-                    await driver.add_listener(channel, callback)
-                try:
-                    await stop.wait()
-                finally:
-                    for channel, callback in callbacks:
-                        await driver.remove_listener(channel, callback)
-        except Exception:
-            logger.exception("LISTEN connection failed; reconnecting")
-            try:
-                await asyncio.wait_for(stop.wait(), rt.settings.sweep_s)
-            except TimeoutError:
-                continue
+    """Listen until ``stop`` is set (returns at once on SQLite: one process, in-process signals)."""
+    handlers = {s.channel: _handler(s, rt.replica) for s in rt.signals}
+
+    def everyone() -> None:
+        for signal in rt.signals:
+            signal.notify()
+
+    listening = asyncio.create_task(listen(engine, handlers, everyone, check_s=CHECK_S))
+    try:
+        await stop.wait()
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
