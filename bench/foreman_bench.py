@@ -28,7 +28,7 @@ TITLE = "Foreman (dispatch latency, throughput, many jobs; PostgreSQL, sim agent
 E2E_DIR = Path(__file__).resolve().parent.parent / "tests" / "e2e"
 
 LATENCY_CALLS = 300  # sim.echo calls in the one-job latency loop
-THROUGHPUT_JOBS = 100  # concurrent jobs for the throughput figure
+THROUGHPUT_JOBS = 200  # concurrent jobs for the throughput figure
 THROUGHPUT_CALLS = 10  # sim.echo calls per job
 SCALE_SMALL = 100  # jobs × 5 calls: the per-task baseline
 SCALE_LARGE = int(os.environ.get("BENCH_FOREMAN_JOBS", "10000"))  # jobs × 5 calls
@@ -51,12 +51,18 @@ clock, so no cross-process clock skew enters.
   response; network transfer of the response is not included). p50 and p99 over all
   {LATENCY_CALLS} tasks. Also shown: the full round trip `finished_at − created_at`
   (task created → result stored back in foreman).
-- **throughput**: {THROUGHPUT_JOBS} foundations, one `create` job each (all started at once,
-  over HTTP with 32 concurrent requests), each job calling `sim.echo` {THROUGHPUT_CALLS} times
-  in a loop; rate = tasks ÷ (last task `finished_at` − first task `created_at`). Baseline: the
-  rate of single-row `UPDATE … WHERE id = $1` autocommit transactions that
-  {PG_CONNECTIONS} asyncpg connections sustain against the same PostgreSQL server for
-  {PG_SECONDS:g} s in the same run (ratio = baseline ÷ measured).
+- **throughput**: {THROUGHPUT_JOBS} foundations, one `create` job each, each job calling
+  `sim.echo` {THROUGHPUT_CALLS} times in a loop. The agent is stopped while the foundations and
+  jobs are created over HTTP (creating them is not a task round trip), and started again once
+  every job waits on its first task; rate = tasks ÷ (last task `finished_at` − first task
+  `leased_at`). Baseline: the rate of single-row `UPDATE … WHERE id = $1` autocommit
+  transactions that {PG_CONNECTIONS} asyncpg connections sustain against the same PostgreSQL
+  server for {PG_SECONDS:g} s in the same run (ratio = baseline ÷ measured). The CPU row gives
+  the CPU time (user + system, from `/proc/<pid>/stat`) each process spent in that window,
+  per task: foreman, the agent (which includes its start-up) and all PostgreSQL server
+  processes. On this machine's 2 CPUs, 1,000 tasks/s needs all of them together under 2 ms.
+  The sim plugin runs without its `executions_file` ledger here (an fsync per execution; the
+  fault tests use it).
 - **many jobs in flight**: {SCALE_SMALL} and then {SCALE_LARGE:,} jobs × {SCALE_CALLS} `sim.echo`
   calls each. The agent is stopped while the foundations and jobs are created over HTTP, so that
   every job is in flight at once (each waits on its first task) when the agent starts again. Total =
@@ -181,6 +187,27 @@ def _span(rows: list[Any]) -> float:
     return float((last - first).total_seconds())
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds of every PostgreSQL server process so far (those alive now)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            program = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+            if program.startswith(b"postgres") or program.endswith(b"/postgres"):
+                total += _cpu_seconds(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
@@ -253,19 +280,39 @@ async def _measure(cluster: Any, dsn: str, admin_dsn: str, suffix: str) -> list[
         ),
     ]  # fmt: skip
 
-    # 2. throughput, with the raw PostgreSQL baseline
+    # 2. throughput, with the raw PostgreSQL baseline and the CPU each process spent
+    cluster.agent.stop()
     ids, _ = await _create_jobs(cluster, "thr", f"bench-{THROUGHPUT_CALLS}", THROUGHPUT_JOBS)
+    await _wait_in_flight(dsn, ids, 120)
+    before = _cpu_seconds(cluster.foreman.pid), _postgres_cpu_seconds()
+    cluster.restart("agent")
     total = THROUGHPUT_JOBS * THROUGHPUT_CALLS
     rows = await _wait_tasks(dsn, ids, total, 240)
-    rate = len(rows) / _span(rows)
+    cpu = (
+        _cpu_seconds(cluster.foreman.pid) - before[0],
+        _cpu_seconds(cluster.agent.pid),
+        _postgres_cpu_seconds() - before[1],
+    )
+    span = float(
+        (max(r["finished_at"] for r in rows) - min(r["leased_at"] for r in rows)).total_seconds()
+    )
+    rate = len(rows) / span
     raw = await _raw_pg_updates(admin_dsn, f"ctr_bench_raw_{suffix}")
-    print(f"throughput: {rate:.0f}/s raw pg {raw:.0f}/s", file=sys.stderr)
+    print(f"throughput: {rate:.0f}/s raw pg {raw:.0f}/s cpu {cpu}", file=sys.stderr)
     results.append(
         Result(
             "task round trips", rate, "tasks/s", baseline=raw,
             baseline_name=f"single-row UPDATE tx/s, {PG_CONNECTIONS} asyncpg conns",
             ratio=raw / rate, target="≥ 1,000/s", ok=rate >= 1000,
-            note=f"{THROUGHPUT_JOBS} jobs × {THROUGHPUT_CALLS} calls, 1 foreman, 1 agent",
+            note=f"{THROUGHPUT_JOBS} jobs × {THROUGHPUT_CALLS} calls in flight, 1 foreman, 1 agent",
+        )
+    )  # fmt: skip
+    per_task = [seconds / len(rows) for seconds in cpu]
+    results.append(
+        Result(
+            "CPU per task round trip, all processes", sum(per_task), "s",
+            note=f"foreman {per_task[0] * 1e3:.2f} ms, agent {per_task[1] * 1e3:.2f} ms, "
+            f"PostgreSQL {per_task[2] * 1e3:.2f} ms; 2 CPUs give 1,000 tasks/s only under 2 ms",
         )
     )  # fmt: skip
 
@@ -317,7 +364,8 @@ def run() -> list[Result]:
     suffix = urls["foreman"].rsplit("_", 1)[1]
     try:
         with tempfile.TemporaryDirectory(prefix="ctr-bench-") as var:
-            clusters = conftest._cluster(urls, Path(var), {}, {})
+            # No sim ledger: an fsync per execution is a fault-test instrument, not the product.
+            clusters = conftest._cluster(urls, Path(var), {}, {"executions_file": ""})
             cluster = next(clusters)
             try:
                 counts = sorted({LATENCY_CALLS, THROUGHPUT_CALLS, SCALE_CALLS})

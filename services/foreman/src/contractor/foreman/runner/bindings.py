@@ -59,8 +59,15 @@ STRUCTURE_VALUES: Final = (
 )
 
 
-def registry(batch: WriteBatch, target_kind: str, box: SignalBox) -> Registry:
-    """A fresh registry for one step of a job, reading the snapshot through ``batch``."""
+def registry(
+    batch: WriteBatch, target_kind: str, box: SignalBox, used: frozenset[str] | None = None
+) -> Registry:
+    """A fresh registry for one step of a job, reading the snapshot through ``batch``.
+
+    ``used``: the modules the script names; of the plugin modules (``ipmi``, ``docker`` …)
+    only those are bound, since building every function of every plugin for each step costs
+    more than the step itself. ``None`` binds them all.
+    """
     snapshot = batch.view
     modules = Registry()
     modules.register(signaling.module(box))
@@ -86,6 +93,8 @@ def registry(batch: WriteBatch, target_kind: str, box: SignalBox) -> Registry:
     for module in network.modules(snapshot.get("config") or {}):
         modules.register(module)
     for module_name, decls in MODULE_FUNCTIONS.items():
+        if used is not None and module_name not in used:
+            continue
         # The sim plugin's module functions take no machine (its functions table, §8.7).
         bound = None if module_name == "sim" else target
         functions = {d.name: TaskFunction(d, bound) for d in decls if d.kind == "task"}

@@ -24,15 +24,28 @@ async def program_of(session: AsyncSession, job: orm.Job) -> Program:
     return compile_program(await programs.source(session, job.program_id))
 
 
+_MODULES: dict[str, frozenset[str]] = {}
+
+
+def _modules_named(program: Program) -> frozenset[str]:
+    found = _MODULES.get(program.sha256)
+    if found is None:
+        nodes = program.nodes
+        found = frozenset(m for n in nodes if isinstance(m := getattr(n, "module", None), str))
+        if len(_MODULES) >= 1024:
+            _MODULES.clear()
+        _MODULES[program.sha256] = found
+    return found
+
+
+def modules_used(program: Program) -> frozenset[str]:
+    """Every module the script names (a step binds only these of the agent modules)."""
+    return _modules_named(program)
+
+
 def uses_signaling(program: Program) -> bool:
     """Whether the script names the ``signaling`` module anywhere (else it needs no signal)."""
-    found = _SIGNALING.get(program.sha256)
-    if found is None:
-        found = any(getattr(node, "module", None) == "signaling" for node in program.nodes)
-        if len(_SIGNALING) >= 1024:
-            _SIGNALING.clear()
-        _SIGNALING[program.sha256] = found
-    return found
+    return "signaling" in _modules_named(program)
 
 
 async def signal_box(session: AsyncSession, job: orm.Job, program: Program) -> SignalBox:
@@ -40,9 +53,6 @@ async def signal_box(session: AsyncSession, job: orm.Job, program: Program) -> S
     if not uses_signaling(program):
         return SignalBox(None)
     return SignalBox(await signals.current(session, job.id))
-
-
-_SIGNALING: dict[str, bool] = {}
 
 
 async def load(
@@ -58,7 +68,7 @@ async def load(
     program = program or await program_of(session, job)
     batch = batch or WriteBatch(job.snapshot or {}, job.overlay)
     box = box or await signal_box(session, job, program)
-    registry = bindings.registry(batch, job.target_kind, box)
+    registry = bindings.registry(batch, job.target_kind, box, modules_used(program))
     ctx = JobContext(clock)
     if job.interp is None:
         return Interpreter.start(program, registry, ctx, step_limit=step_limit)
