@@ -211,6 +211,8 @@ def _cluster(
     sim = {"concurrency": "64", "power_delay_s": "0", "boot_delay_s": "0", "delay_scale": "0"}
     sim["executions_file"] = f'"{EXECUTIONS_FILE}"'  # the sim's ledger, next to the config
     sim.update(sim_extra)
+    for key in [k for k, v in sim_extra.items() if v == ""]:  # "" leaves the key out
+        del sim[key]
     config.write_text(
         f'[foreman]\nurl = "{foreman_url}"\ntoken = "env:E2E_AGENT_TOKEN"\n\n'
         '[agent]\nname = "e2e-sim"\nsites = ["e2e", "e2e-rack"]\nstate_dir = "agent"\n'
