@@ -35,7 +35,8 @@ def _key(outcome: Outcome) -> Key:
 class Spool:
     """A directory of outcome batches, and which of their outcomes await acknowledgement.
 
-    ``write_many`` and ``answered`` may run in worker threads; the index has a lock.
+    The agent calls ``write_many`` and ``remove`` in worker threads and ``answered`` on the
+    event loop; the index has a lock so that they may overlap.
     """
 
     def __init__(self, state_dir: Path) -> None:
@@ -78,7 +79,7 @@ class Spool:
         """Note outcomes foreman answered; return the files with nothing left waiting.
 
         Only bookkeeping, cheap enough for the event loop; the caller deletes the returned
-        files (``remove``). A file deleted late, or never (a crash), only means its outcomes
+        files (``remove``). A file left behind (a crash before that) only means its outcomes
         are posted again at the next start.
         """
         done: list[Path] = []
