@@ -277,6 +277,36 @@ class TestSpool:
         assert len(foreman.calls("results")) == 1
         assert spool.load() == []
 
+    async def test_a_partly_answered_batch_left_by_a_crash_is_posted_again_whole(
+        self, foreman: FakeForeman, make_agent: MakeAgent
+    ) -> None:
+        """Answers are not on disk: the next start re-posts them, and foreman says so."""
+        agent = make_agent()
+        tasks = [foreman.add_task("sim", "echo", {"value": n}) for n in range(3)]
+        outcomes = [
+            Outcome(
+                agent_id=foreman.agent_id,
+                task_id=task.id,
+                attempt=1,
+                outcome="result",
+                data={"value": n},
+            )
+            for n, task in enumerate(tasks)
+        ]
+        for task in tasks:
+            task.state = "started"
+        crashed = Spool(agent.settings.agent.state_dir)
+        crashed.write_many(outcomes)
+        tasks[0].outcomes.append({"outcome": "result", **outcomes[0].item()})  # it got through
+        tasks[0].state = "succeeded"
+        crashed.answered(outcomes[:1])  # ... and was answered just before the crash
+        async with running(agent):
+            await foreman.wait_until(lambda: bool(foreman.calls("poll")))
+        assert [len(task.outcomes) for task in tasks] == [1, 1, 1]
+        assert tasks[0].repeats == 1  # posted again, "already recorded"
+        assert [task.state for task in tasks] == ["succeeded"] * 3
+        assert list(crashed.directory.iterdir()) == []
+
 
 async def _post_again(foreman: FakeForeman, body: dict[str, object]) -> str:
     import httpx

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import subcontractor.cli
 from subcontractor.cli import main
 
 CONFIG = """
@@ -61,6 +65,28 @@ class TestCheckConfig:
     ) -> None:
         assert main(["run", "--config", str(tmp_path / "absent.toml")]) == 2
         assert "cannot read" in capsys.readouterr().err
+
+
+class TestRun:
+    def test_the_garbage_collector_is_set_for_a_long_run_before_the_agent_starts(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        seen: list[tuple[int, int]] = []
+
+        def fake_run(serve: Callable[..., Any], *args: Any) -> None:
+            seen.append((gc.get_freeze_count(), gc.get_threshold()[0]))
+
+        threshold = gc.get_threshold()
+        monkeypatch.setattr(subcontractor.cli.anyio, "run", fake_run)
+        monkeypatch.setattr(subcontractor.cli.logs, "configure", lambda *args: None)
+        try:
+            assert main(["run", "--config", write(tmp_path)]) == 0
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*threshold)
+        ((frozen, young),) = seen
+        assert frozen > 10_000  # the modules, classes and validators loaded by then
+        assert young == 5000
 
 
 class TestListPlugins:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -105,6 +106,14 @@ def run(settings: Settings, plugins: dict[str, Plugin[Any]]) -> int:
     """Run the agent until SIGTERM or SIGINT; a second signal exits at once."""
     agent = Agent(settings, plugins)
     logs.configure(settings.agent.log_level, agent.credentials.secrets)
+    # What exists now (modules, classes, validators: some 45,000 objects) lives as long as
+    # the process. Frozen, the collector's full passes skip it: they took about a fifth of
+    # the agent's CPU while tasks flowed. Each task allocates a few hundred objects, nearly
+    # all freed by reference counting; young collections every 5,000 allocations, not 700,
+    # cost half as much and promote fewer tasks still in flight.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(5000)
     anyio.run(_serve, agent)
     return 0
 

@@ -70,13 +70,7 @@ class Credentials:
 
     def scrub_tree(self, value: Any) -> Any:
         """``value`` with every string equal to a known secret replaced by ``***``."""
-        if isinstance(value, str):
-            return MASK if value in self.secrets() else value
-        if isinstance(value, dict):
-            return {key: self.scrub_tree(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.scrub_tree(item) for item in value]
-        return value
+        return _scrub_tree(value, self.secrets())  # one copy of the secrets, not one a string
 
     def resolve(self, value: Any) -> Any:
         """Return ``value`` with a ``{"ref": ...}`` replaced by the secret it names.
@@ -116,6 +110,16 @@ class Credentials:
         """Every value resolved so far."""
         with self._lock:
             return frozenset(self._secrets)
+
+
+def _scrub_tree(value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        return MASK if value in secrets else value
+    if isinstance(value, dict):
+        return {key: _scrub_tree(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_tree(item, secrets) for item in value]
+    return value
 
 
 def _is_reference(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,25 +44,28 @@ class TaskBook:
     def __init__(self, concurrency: dict[str, int]) -> None:
         self.concurrency = concurrency
         self.held: dict[str, HeldTask] = {}
-        self._changed = anyio.Event()
+        # Unfinished tasks per module, kept as tasks move on: capacity() is asked after every
+        # change, and walking every held task (outcomes awaiting acknowledgement included)
+        # made each change cost more the further foreman's acknowledgements lagged.
+        self._busy: Counter[str] = Counter()
+        self._changed: anyio.Event | None = None  # made when someone waits, set on a change
         self.threads = WorkerThreads(self._notify)
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def wait_changed(self) -> None:
         """Wait until a task is added, finishes or is forgotten."""
+        if self._changed is None:
+            self._changed = anyio.Event()
         await self._changed.wait()
 
     def capacity(self) -> dict[str, int]:
         """Free slots per module: concurrency minus unfinished tasks and abandoned threads."""
-        busy = {name: 0 for name in self.concurrency}
-        for held in self.held.values():
-            if held.phase != "finished" and held.offer.module in busy:
-                busy[held.offer.module] += 1
         return {
-            name: max(0, limit - busy[name] - self.threads.abandoned(name))
+            name: max(0, limit - self._busy[name] - self.threads.abandoned(name))
             for name, limit in self.concurrency.items()
         }
 
@@ -74,17 +78,23 @@ class TaskBook:
         if offer.id in self.held:
             return None
         held = self.held[offer.id] = HeldTask(offer)
+        self._busy[offer.module] += 1
         self._notify()
         return held
 
     def set_phase(self, held: HeldTask, phase: Phase) -> None:
         """Move a task on; finishing frees its slot."""
+        if phase == "finished" and held.phase != "finished" and self.held.get(held.id) is held:
+            self._busy[held.offer.module] -= 1
         held.phase = phase
         self._notify()
 
     def forget(self, task_id: str) -> None:
         """Drop a task (outcome acknowledged, dropped, or task released)."""
-        if self.held.pop(task_id, None) is not None:
+        held = self.held.pop(task_id, None)
+        if held is not None:
+            if held.phase != "finished":
+                self._busy[held.offer.module] -= 1
             self._notify()
 
     def renewed(self, task_ids: list[str], at: float) -> None:

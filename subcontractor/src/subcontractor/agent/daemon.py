@@ -122,7 +122,7 @@ class Agent:
         log.info("agent stopped")
 
     def _plugin_context(self, rt: Runtime, name: str, group: TaskGroup) -> PluginContext:
-        state_dir = rt.state_dir / "plugins" / name
+        state_dir = rt.plugin_dir(name)
         state_dir.mkdir(parents=True, exist_ok=True)
         plugin_log = logging.getLogger(f"subcontractor.plugins.{name}")
 

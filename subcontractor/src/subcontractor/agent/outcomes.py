@@ -91,8 +91,9 @@ async def deliver(
                 continue
             statuses = [_refused(outcome, exc) for outcome in pending]
         pending, answered = _settle(rt, pending, statuses)
-        if answered:  # acknowledged or dropped: their spool files go, off the event loop
-            await anyio.to_thread.run_sync(_unspool, rt, answered)
+        finished = rt.spool.answered(answered)
+        if finished:  # every outcome in these batch files is answered: they go, off the loop
+            await anyio.to_thread.run_sync(rt.spool.remove, finished)
 
 
 async def _post(rt: Runtime, pending: list[Outcome]) -> list[OutcomeStatus]:
@@ -123,8 +124,3 @@ def _settle(
         done.append(outcome)
         rt.book.forget(outcome.task_id)
     return left, done
-
-
-def _unspool(rt: Runtime, outcomes: list[Outcome]) -> None:
-    for outcome in outcomes:
-        rt.spool.delete(outcome)

@@ -100,7 +100,7 @@ async def _execute(
         deadline=time.monotonic() + timeout,
         log=logging.LoggerAdapter(log, {"task_id": offer.id, "task_module": offer.module}),
         http=rt.client.http,
-        state_dir=rt.state_dir / "plugins" / offer.module,
+        state_dir=rt.plugin_dir(offer.module),
         credentials=rt.credentials,
     )
     try:

@@ -56,6 +56,7 @@ class Runtime:
     register_lock: anyio.Lock = field(default_factory=anyio.Lock)
     limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+    _plugin_dirs: dict[str, Path] = field(default_factory=dict)
 
     def request_stop(self) -> None:
         """Begin a graceful shutdown: no more polling; running tasks get their grace."""
@@ -76,6 +77,13 @@ class Runtime:
         if function is None:
             raise UnknownFunction(f"module {module!r} has no function {name!r}")
         return function
+
+    def plugin_dir(self, module: str) -> Path:
+        """A plugin's private directory; remembered, as every task of the plugin is given it."""
+        path = self._plugin_dirs.get(module)
+        if path is None:
+            path = self._plugin_dirs[module] = self.state_dir / "plugins" / module
+        return path
 
     def limiter(self, module: str) -> anyio.CapacityLimiter:
         """The per-plugin limiter bounding concurrent executions (and worker threads)."""

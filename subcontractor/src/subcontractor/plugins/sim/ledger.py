@@ -41,20 +41,20 @@ class ExecutionLedger:
 
     def record(self, task_id: str, attempt: int, function: str, job_id: int | None) -> int:
         """Count one execution (durably when a file is set); return the task's count."""
-        line = json.dumps(
-            {
+        line = None
+        if self.path is not None:  # no file, no line: counting in memory is all it costs
+            entry = {
                 "task_id": task_id,
                 "attempt": attempt,
                 "function": function,
                 "job_id": job_id,
                 "time": _now(),
-            },
-            separators=(",", ":"),
-        )
+            }
+            line = json.dumps(entry, separators=(",", ":")) + "\n"
         with self._lock:
             self.counts[task_id] += 1
-            if self._fd is not None:
-                os.write(self._fd, (line + "\n").encode())
+            if self._fd is not None and line is not None:
+                os.write(self._fd, line.encode())
                 os.fsync(self._fd)
             return self.counts[task_id]
 
