@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,11 +9,10 @@ import httpx
 import pytest
 from sc_fake_foreman import FakeForeman
 from sc_http import problem
-from subcontractor.client import ForemanClient, make_http_client, refusal
+from subcontractor.client import ForemanClient, refusal
 from subcontractor.credentials import Credentials
 from subcontractor.errors import ForemanRefused, PluginError
 from subcontractor.retry import Pacing
-from subcontractor.settings import ForemanSettings
 from subcontractor.wire import ModuleDeclaration, Outcome
 
 
@@ -105,20 +102,3 @@ class TestCredentials:
             with pytest.raises(PluginError) as exc:
                 credentials.resolve({"ref": ref})
             assert exc.value.code == "auth"
-
-
-class TestSniffio:
-    def test_httpcore_finds_a_missing_sniffio_missing_at_once(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """httpcore imports it per lock; a failed import must not search sys.path each time."""
-        monkeypatch.delitem(sys.modules, "sniffio", raising=False)
-        installed = importlib.util.find_spec("sniffio") is not None
-        settings = ForemanSettings(url="http://127.0.0.1:9", token="t")
-        make_http_client(settings)
-        if installed:
-            assert sys.modules["sniffio"] is not None
-        else:
-            assert sys.modules["sniffio"] is None
-            with pytest.raises(ImportError):
-                import sniffio  # noqa: F401

@@ -7,9 +7,7 @@ to do about either is ``retry.classify``'s job, not this module's.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +39,6 @@ POLL_READ_MARGIN_S = 15.0
 
 def make_http_client(settings: ForemanSettings) -> httpx.AsyncClient:
     """Build the shared client: base URL, bearer token, proxy, TLS and timeouts."""
-    _record_missing_sniffio()
     verify: Any = settings.verify_tls
     if settings.verify_tls and settings.ca_file is not None:
         verify = str(settings.ca_file)
@@ -53,18 +50,6 @@ def make_http_client(settings: ForemanSettings) -> httpx.AsyncClient:
         verify=verify,
         timeout=httpx.Timeout(30.0, connect=settings.connect_timeout_s),
     )
-
-
-def _record_missing_sniffio() -> None:
-    """Make httpcore's ``import sniffio`` fail at once when sniffio is not installed.
-
-    httpcore imports sniffio each time it makes a lock or an event, several times per request
-    (encode/httpcore#1103), and Python does not remember a failed import: each one searched
-    ``sys.path`` again, about a tenth of a millisecond. A ``None`` in ``sys.modules`` is the
-    documented way to say "no such module"; an installed sniffio is left alone.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 class Identity:
