@@ -13,8 +13,16 @@ from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 LOCKED_INFO_KEY = "foreman.locked_pairs"
+UNUSED_WHEN_SETTLING = (
+    orm.Job.interp,
+    orm.Job.snapshot,
+    orm.Job.overlay,
+    orm.Job.call,
+    orm.Job.progress,
+)
 
 
 async def lock_many(session: AsyncSession, task_ids: Sequence[str]) -> None:
@@ -28,6 +36,9 @@ async def lock_many(session: AsyncSession, task_ids: Sequence[str]) -> None:
     job_ids = select(orm.Task.job_id).where(orm.Task.id.in_(task_ids)).scalar_subquery()
     found_jobs = await session.scalars(
         select(orm.Job)
+        # Settling reads and writes the job's state, never its program state or snapshot:
+        # those (the large JSON columns) are not fetched and decoded for every outcome.
+        .options(*(defer(column) for column in UNUSED_WHEN_SETTLING))
         .where(orm.Job.id.in_(job_ids))
         .order_by(orm.Job.id)
         .with_for_update()

@@ -9,7 +9,6 @@ snapshot, which replaces the job's; a rejected batch puts the job in ``error`` (
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import datetime
 from typing import Any, Final
@@ -23,11 +22,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 ACTOR: Final = "system:stepper"
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON tree (dicts, lists and scalars).
+
+    Several times faster than ``copy.deepcopy``, which keeps a memo for shared and cyclic
+    objects that a JSON tree cannot have; a step copies the job's snapshot each time.
+    """
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
+
 class WriteBatch:
     """Writes queued by one step, and the snapshot view they change."""
 
     def __init__(self, snapshot: dict[str, Any], overlay: list[dict[str, Any]] | None) -> None:
-        self.view = copy.deepcopy(snapshot)
+        self.view = copy_json(snapshot)
         self.new: list[dict[str, Any]] = []
         for write in overlay or []:
             self._apply_to_view(write)
