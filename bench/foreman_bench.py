@@ -34,15 +34,16 @@ SCALE_SMALL = 100  # jobs × 5 calls: the per-task baseline
 SCALE_LARGE = int(os.environ.get("BENCH_FOREMAN_JOBS", "10000"))  # jobs × 5 calls
 SCALE_CALLS = 5
 PG_SECONDS = 3.0
+SIM_CONCURRENCY = 256  # tasks the sim agent runs at once (many simulated machines per agent)
 PG_CONNECTIONS = 4
 
 NOTES = f"""\
 How each figure is measured (`python -m bench foreman`): throwaway PostgreSQL databases on
-127.0.0.1:5432; inventory, foreman and one sim agent (`concurrency = 64`, `delay_scale = 0`)
-started as separate processes by the helpers of `tests/e2e` (`_databases`, `_cluster`);
-every process is stopped by PID and the databases dropped at the end. Task timestamps are
-read from foreman's `tasks` table directly (asyncpg); they are all stamped by foreman's
-clock, so no cross-process clock skew enters.
+127.0.0.1:5432; inventory, foreman and one sim agent (`concurrency = {SIM_CONCURRENCY}`,
+`delay_scale = 0`, no `executions_file`) started as separate processes by the helpers of
+`tests/e2e` (`_databases`, `_cluster`); every process is stopped by PID and the databases
+dropped at the end. Task timestamps are read from foreman's `tasks` table directly
+(asyncpg); they are all stamped by foreman's clock, so no cross-process clock skew enters.
 
 - **dispatch latency**: one job whose script calls `sim.echo(value=ii)` {LATENCY_CALLS} times in
   a `while` loop, so the agent is always already waiting in its long poll when the next task
@@ -365,7 +366,8 @@ def run() -> list[Result]:
     try:
         with tempfile.TemporaryDirectory(prefix="ctr-bench-") as var:
             # No sim ledger: an fsync per execution is a fault-test instrument, not the product.
-            clusters = conftest._cluster(urls, Path(var), {}, {"executions_file": ""})
+            sim = {"executions_file": "", "concurrency": str(SIM_CONCURRENCY)}
+            clusters = conftest._cluster(urls, Path(var), {}, sim)
             cluster = next(clusters)
             try:
                 counts = sorted({LATENCY_CALLS, THROUGHPUT_CALLS, SCALE_CALLS})

@@ -31,8 +31,13 @@ async def run(sessions: async_sessionmaker[AsyncSession], rt: Runtime, stop: asy
     """Step due jobs until ``stop`` is set; sleep until woken or the next due time."""
     while not stop.is_set():
         try:
+            since = rt.clock.now()
             stepped = await step_batch(sessions, rt)
-            pause = 0.0 if stepped else await _idle_time(sessions, rt)
+            # A full batch may have left due jobs behind: claim again at once. Otherwise every
+            # job due at the claim was taken; later ones come with a wake-up (kept if nobody
+            # waits) or are found by the next-due query, which looks from the claim on.
+            full = stepped >= rt.settings.step_batch
+            pause = 0.0 if full else await _idle_time(sessions, rt, since)
         except Exception:
             logger.exception("stepper batch failed")
             pause = rt.settings.sweep_s
@@ -151,13 +156,19 @@ async def _internal_failure(
     )
 
 
-async def _idle_time(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -> float:
-    """Seconds until the earliest future ``runnable_at``, at most the sweep interval."""
+async def _idle_time(
+    sessions: async_sessionmaker[AsyncSession], rt: Runtime, since: datetime
+) -> float:
+    """Seconds until the earliest ``runnable_at`` after ``since`` (at most the sweep interval).
+
+    Looking from ``since`` (the last claim), not from now, a job that came due meanwhile
+    without a wake-up gives a pause of a millisecond, not a sweep.
+    """
     async with sessions() as session:
         now = rt.clock.now()
         due: datetime | None = await session.scalar(
             select(orm.Job.runnable_at)
-            .where(orm.Job.runnable_at > now, orm.Job.state.in_(DUE_STATES))
+            .where(orm.Job.runnable_at > since, orm.Job.state.in_(DUE_STATES))
             .order_by(orm.Job.runnable_at)
             .limit(1)
         )
