@@ -212,13 +212,7 @@ async def results(
         try:
             agent = await _agent(session, caller, body.agent_id, None)
         except AgentProblem as exc:
-            slug = getattr(exc, "slug_override", exc.type_slug)
-            return {
-                "items": [
-                    {"task_id": item.task_id, "status": "rejected", "problem": slug}
-                    for item in body.items
-                ]
-            }
+            return {"items": [_rejected(item.task_id, exc) for item in body.items]}
         agents.seen(agent, rt.clock.now())
         await settle.lock_many(session, sorted({item.task_id for item in body.items}))
         for index in order:
@@ -227,9 +221,17 @@ async def results(
                 answer = await _settle_item(session, rt, body.agent_id, item)
                 answers[index] = {"task_id": item.task_id, **answer}
             except AgentProblem as exc:
-                slug = getattr(exc, "slug_override", exc.type_slug)
-                answers[index] = {"task_id": item.task_id, "status": "rejected", "problem": slug}
+                answers[index] = _rejected(item.task_id, exc)
     return {"items": [answers[i] for i in range(len(body.items))]}
+
+
+def _rejected(task_id: str, exc: AgentProblem) -> dict[str, Any]:
+    """A ``/results`` item answer for a refused outcome (its problem's slug)."""
+    return {
+        "task_id": task_id,
+        "status": "rejected",
+        "problem": getattr(exc, "slug_override", exc.type_slug),
+    }
 
 
 async def _settle_item(
