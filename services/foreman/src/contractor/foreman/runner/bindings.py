@@ -11,6 +11,7 @@ it abort with "not defined".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -115,7 +116,12 @@ def _values_module(name: str, part: dict[str, Any], keys: tuple[str, ...]) -> Mo
 
 
 def _type_of(foundation: dict[str, Any]) -> FoundationType | None:
-    name = foundation.get("type_name") or foundation.get("type") or ""
+    return _type_named(str(foundation.get("type_name") or foundation.get("type") or ""))
+
+
+@functools.lru_cache(maxsize=64)
+def _type_named(name: str) -> FoundationType | None:
+    """The foundation type of a type name or display name (types are fixed at start)."""
     try:
         return foundation_type(str(name))
     except UnknownTypeError:
