@@ -3,6 +3,10 @@
 Run with ``python -m bench inventory``. Each figure comes with a baseline measured in the same
 run: the same rows fetched (or inserted) by raw SQL through asyncpg / aiosqlite directly; see
 ``NOTES`` for how each one is measured.
+
+While iterating, ``INVENTORY_BENCH_ONLY`` (comma-separated, of ``list``, ``config``, ``impact``,
+``next_free``, ``create``, ``floor``) and ``INVENTORY_BENCH_DB`` (``postgresql`` and/or
+``sqlite``) run only some of the figures (use ``--no-write`` then); unset, everything runs.
 """
 
 from __future__ import annotations
@@ -799,6 +803,12 @@ async def bench_create(w: World) -> Result:
     )
 
 
+def _selected(variable: str) -> set[str] | None:
+    """The comma-separated words of an environment variable (``None``: unset, run all)."""
+    raw = os.environ.get(variable, "").strip()
+    return {word.strip() for word in raw.split(",") if word.strip()} if raw else None
+
+
 async def _measure(w: World) -> list[Result]:
     results: list[Result] = []
     steps: list[tuple[str, str, Callable[[World], Awaitable[Result | list[Result]]]]] = [
@@ -809,7 +819,10 @@ async def _measure(w: World) -> list[Result]:
         ("create foundations", "≥ 500 /s", bench_create),
         ("reference: authenticated GET", "", bench_floor),
     ]
+    only = _selected("INVENTORY_BENCH_ONLY")
     for label, target, step in steps:
+        if only is not None and step.__name__.removeprefix("bench_") not in only:
+            continue
         started = time.perf_counter()
         try:
             got = await step(w)
@@ -838,8 +851,11 @@ _PG_VERSION = ["PostgreSQL not reached"]
 
 async def _run() -> list[Result]:
     results: list[Result] = []
+    databases = _selected("INVENTORY_BENCH_DB") or {"postgresql", "sqlite"}
     admin = testing.admin_url()
-    if await testing.postgres_available(admin):
+    if "postgresql" not in databases:
+        pass
+    elif await testing.postgres_available(admin):
         async with testing.throwaway_database(admin, "inventory_bench") as url:
             dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
             connection = await asyncpg.connect(dsn)
@@ -861,9 +877,10 @@ async def _run() -> list[Result]:
                 f"FAILED: not reachable at {admin}",
             )
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'inventory.sqlite3'}"
-        results += await _one_database("SQLite", url, BIG_BLOCK_SQLITE)
+    if "sqlite" in databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'inventory.sqlite3'}"
+            results += await _one_database("SQLite", url, BIG_BLOCK_SQLITE)
     return results
 
 
