@@ -15,11 +15,18 @@ from contractor.inventory.errors import (
     invalid,
 )
 from contractor.inventory.foundation_types import REGISTRY, FoundationType
-from contractor.inventory.store import blueprint_graph, blueprints, listing, rows
+from contractor.inventory.store import (
+    blueprint_graph,
+    blueprints,
+    configs,
+    listing,
+    resources,
+    rows,
+)
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
 from pydantic import ValidationError
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,21 +202,40 @@ def located_on_create(ftype: FoundationType, attributes: dict[str, Any]) -> bool
     return ftype.located_on_create(attributes)
 
 
+def _site_chain_and_taken_statement() -> Any:
+    taken = (
+        select(orm.Foundation.locator)
+        .where(orm.Foundation.locator == bindparam("locator"))
+        .exists()
+        .label("taken")
+    )
+    return configs.SITE_CHAIN.add_columns(taken)
+
+
+_SITE_CHAIN_AND_TAKEN = _site_chain_and_taken_statement()
+"""A site's chain (root first, as the config endpoints load it), each row also saying whether
+``locator`` is taken: one round trip for the existence check, the site check and the chain
+``resources`` is computed from."""
+
+
 async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) -> orm.Foundation:
-    """Create a foundation from validated body values (state ``planned``)."""
-    # One round trip for the existing foundation, the site and the blueprint; holding the rows
-    # keeps them in the identity map, so the checks below read them without a query.
-    taken, *held = (
+    """Create a foundation from validated body values (state ``planned``), with its resources.
+
+    Two reads serve every check and the ``resources`` computation: the blueprint graph
+    (blueprints are few) and the site chain with the locator's existence. Holding their rows
+    keeps them in the identity map, so the checks below read them without a query. The row is
+    then inserted with its ``resources`` already set.
+    """
+    graph = await blueprints.graph(session)
+    found = (
         await session.execute(
-            select(orm.Foundation.locator, orm.Site, orm.Blueprint)
-            .select_from(select(literal(1)).subquery())
-            .outerjoin(orm.Foundation, orm.Foundation.locator == values["locator"])
-            .outerjoin(orm.Site, orm.Site.name == values["site"])
-            .outerjoin(orm.Blueprint, orm.Blueprint.name == values["blueprint"])
+            _SITE_CHAIN_AND_TAKEN, {"site_name": values["site"], "locator": values["locator"]}
         )
-    ).one()
-    if taken is not None:
+    ).all()
+    taken = found[0].taken if found else await _locator_taken(session, values["locator"])
+    if taken:
         raise AlreadyExists("foundation", values["locator"], field="locator")
+    sites: list[orm.Site] = [row[0] for row in found]
     ftype = foundation_type(values["type"])
     await _check_site(session, values["site"])
     await _check_blueprint(session, values["blueprint"], ftype.name)
@@ -227,11 +253,19 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
         sealed_secrets=box.seal(secret),
         state="planned",
     )
+    chain = [graph[name] for name in blueprint_graph.chain(graph, foundation.blueprint)]
+    resources.set_new(foundation, chain, sites)
     rows.stamp_new(foundation)
     session.add(foundation)
     await session.flush()
-    del held
     return foundation
+
+
+async def _locator_taken(session: AsyncSession, locator: str) -> bool:
+    found = await session.scalar(
+        select(orm.Foundation.locator).where(orm.Foundation.locator == locator)
+    )
+    return found is not None
 
 
 def _check_changeable(foundation: orm.Foundation, field: str) -> None:
