@@ -7,12 +7,14 @@ interface and address attributes are empty.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from contractor.inventory import config, orm
-from contractor.inventory.errors import ConfigRenderFailed
+from contractor.inventory.errors import ConfigRenderFailed, ResourceNotFound
 from contractor.inventory.foundation_types import COMPLEX_TYPES, REGISTRY
 from contractor.inventory.settings import Settings
 from contractor.inventory.store import (
@@ -24,7 +26,7 @@ from contractor.inventory.store import (
 )
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import and_, bindparam, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -46,6 +48,74 @@ def _site_chain_statement() -> Any:
 
 SITE_CHAIN = _site_chain_statement()
 """The site and its ancestors, root first (built once: building the CTE costs ~1 ms)."""
+
+
+def _structure_rows_statement() -> Any:
+    structure_site = (
+        select(orm.Structure.site)
+        .where(orm.Structure.id == bindparam("structure_id"))
+        .scalar_subquery()
+    )
+    chain = (
+        select(orm.Site.name, orm.Site.parent, literal_column("0").label("depth"))
+        .where(orm.Site.name == structure_site)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(orm.Site.name, orm.Site.parent, chain.c.depth + 1)
+        .join(chain, orm.Site.name == chain.c.parent)
+        .where(chain.c.depth < 16)
+    )
+    # The structure, its foundation and its accepted hardware come on the depth-0 row only
+    # (NULL on the ancestors' rows), so no row is sent or decoded twice.
+    return (
+        select(orm.Site, orm.Structure, orm.Foundation, orm.FoundationHardware)
+        .select_from(chain)
+        .join(orm.Site, orm.Site.name == chain.c.name)
+        .outerjoin(
+            orm.Structure,
+            and_(chain.c.depth == 0, orm.Structure.id == bindparam("structure_id")),
+        )
+        .outerjoin(orm.Foundation, orm.Foundation.locator == orm.Structure.foundation)
+        .outerjoin(
+            orm.FoundationHardware, orm.FoundationHardware.foundation == orm.Foundation.locator
+        )
+        .order_by(chain.c.depth.desc())
+    )
+
+
+_STRUCTURE_ROWS = _structure_rows_statement()
+"""A structure, its foundation, that foundation's accepted hardware and the structure's site
+chain (root first), in one round trip instead of four."""
+
+
+@dataclass(frozen=True)
+class StructureRows:
+    """The rows a structure's config is made of that one query brings (see `structure_rows`).
+
+    ``hardware`` is the foundation's accepted hardware row, ``None`` when it has none: known
+    absent, which the identity map cannot say (a ``session.get`` of a missing row is a query).
+    """
+
+    structure: orm.Structure
+    foundation: orm.Foundation
+    hardware: orm.FoundationHardware | None
+    sites: list[orm.Site]
+
+
+async def structure_rows(session: AsyncSession, structure_id: int) -> StructureRows:
+    """Load a structure with its foundation, accepted hardware and site chain, in one query.
+
+    Raises:
+        ResourceNotFound: No such structure.
+    """
+    found = (await session.execute(_STRUCTURE_ROWS, {"structure_id": structure_id})).all()
+    own = found[-1] if found else None
+    if own is None or own[1] is None:
+        raise ResourceNotFound("structure", structure_id)
+    _, structure, foundation, hardware = own
+    assert foundation is not None  # a foreign key guarantees it
+    return StructureRows(structure, foundation, hardware, [row[0] for row in found])
 
 
 async def _site_chain(session: AsyncSession, name: str) -> list[orm.Site]:
@@ -93,13 +163,22 @@ async def blueprint(
     return _merge(config.blueprint_layers(_sources(chain), _globals(settings, chain)), [])
 
 
+class _Unknown(enum.Enum):
+    UNKNOWN = enum.auto()
+
+
 async def _foundation_attributes(
-    session: AsyncSession, foundation: orm.Foundation, real: list[orm.Interface] | None = None
+    session: AsyncSession,
+    foundation: orm.Foundation,
+    real: list[orm.Interface] | None = None,
+    accepted: orm.FoundationHardware | _Unknown | None = _Unknown.UNKNOWN,
 ) -> dict[str, Any]:
+    """``accepted``: the foundation's accepted hardware row (``None``: it has none), if known."""
     ftype = REGISTRY[foundation.type]
     port = await interface_maps.provisioning_port(session, foundation.locator, real)
     fields = {name: foundation.attributes.get(name) for name in ftype.attributes_model.model_fields}
-    accepted = await session.get(orm.FoundationHardware, foundation.locator)
+    if accepted is _Unknown.UNKNOWN:
+        accepted = await session.get(orm.FoundationHardware, foundation.locator)
     return config.foundation_attributes(
         hardware=accepted.report.get("hardware") if accepted is not None else None,
         locator=foundation.locator,
@@ -155,20 +234,23 @@ async def foundation(
 
 
 async def structure(
-    session: AsyncSession, row: orm.Structure, settings: Settings
+    session: AsyncSession, row: orm.Structure | StructureRows, settings: Settings
 ) -> dict[str, Any]:
-    """The merged config of a structure (§6.3, column T)."""
-    base = await session.get(orm.Foundation, row.foundation)
-    assert base is not None  # a foreign key guarantees it
+    """The merged config of a structure (§6.3, column T).
+
+    ``row``: the structure, or its `structure_rows` when the caller loaded them (saving the
+    query that loads the foundation, the accepted hardware and the site chain).
+    """
+    rows = row if isinstance(row, StructureRows) else await structure_rows(session, row.id)
+    row, base, sites = rows.structure, rows.foundation, rows.sites
     chain = await _blueprint_chain(session, row.blueprint)
-    sites = await _site_chain(session, row.site)
     complex_attributes, complexes = await _complex_attributes(session, base)
     zone = sites[-1].zone if sites else None
     known = await interfaces.of_foundation_and_structure(session, base.locator, row.id)
     layers = config.structure_layers(
         blueprint_chain=_sources(chain),
         site_chain=_sources(sites),
-        foundation_attributes=await _foundation_attributes(session, base, known[0]),
+        foundation_attributes=await _foundation_attributes(session, base, known[0], rows.hardware),
         complex_attributes=complex_attributes,
         structure=config.Source(row.hostname, row.config_values),
         structure_attributes=config.structure_attributes(
