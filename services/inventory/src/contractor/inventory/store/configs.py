@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,111 +19,42 @@ from contractor.inventory.settings import Settings
 from contractor.inventory.store import (
     blueprint_graph,
     blueprints,
+    config_rows,
     events,
     interface_maps,
     interfaces,
 )
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
-from sqlalchemy import and_, bindparam, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-def _site_chain_statement() -> Any:
-    chain = (
-        select(orm.Site.name, orm.Site.parent, literal_column("0").label("depth"))
-        .where(orm.Site.name == bindparam("site_name"))
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(orm.Site.name, orm.Site.parent, chain.c.depth + 1)
-        .join(chain, orm.Site.name == chain.c.parent)
-        .where(chain.c.depth < 16)
-    )
-    return (
-        select(orm.Site).join(chain, orm.Site.name == chain.c.name).order_by(chain.c.depth.desc())
-    )
-
-
-SITE_CHAIN = _site_chain_statement()
-"""The site and its ancestors, root first (built once: building the CTE costs ~1 ms)."""
-
-
-def _structure_rows_statement() -> Any:
-    structure_site = (
-        select(orm.Structure.site)
-        .where(orm.Structure.id == bindparam("structure_id"))
-        .scalar_subquery()
-    )
-    chain = (
-        select(orm.Site.name, orm.Site.parent, literal_column("0").label("depth"))
-        .where(orm.Site.name == structure_site)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(orm.Site.name, orm.Site.parent, chain.c.depth + 1)
-        .join(chain, orm.Site.name == chain.c.parent)
-        .where(chain.c.depth < 16)
-    )
-    # The structure, its foundation and its accepted hardware come on the depth-0 row only
-    # (NULL on the ancestors' rows), so no row is sent or decoded twice.
-    return (
-        select(orm.Site, orm.Structure, orm.Foundation, orm.FoundationHardware)
-        .select_from(chain)
-        .join(orm.Site, orm.Site.name == chain.c.name)
-        .outerjoin(
-            orm.Structure,
-            and_(chain.c.depth == 0, orm.Structure.id == bindparam("structure_id")),
-        )
-        .outerjoin(orm.Foundation, orm.Foundation.locator == orm.Structure.foundation)
-        .outerjoin(
-            orm.FoundationHardware, orm.FoundationHardware.foundation == orm.Foundation.locator
-        )
-        .order_by(chain.c.depth.desc())
-    )
-
-
-_STRUCTURE_ROWS = _structure_rows_statement()
-"""A structure, its foundation, that foundation's accepted hardware and the structure's site
-chain (root first), in one round trip instead of four."""
-
-
-@dataclass(frozen=True)
-class StructureRows:
-    """The rows a structure's config is made of that one query brings (see `structure_rows`).
-
-    ``hardware`` is the foundation's accepted hardware row, ``None`` when it has none: known
-    absent, which the identity map cannot say (a ``session.get`` of a missing row is a query).
-    """
-
-    structure: orm.Structure
-    foundation: orm.Foundation
-    hardware: orm.FoundationHardware | None
-    sites: list[orm.Site]
+StructureRows = config_rows.StructureRows
 
 
 async def structure_rows(session: AsyncSession, structure_id: int) -> StructureRows:
-    """Load a structure with its foundation, accepted hardware and site chain, in one query.
+    """Load a structure with the rows its config is made of, in one query.
 
     Raises:
         ResourceNotFound: No such structure.
     """
-    found = (await session.execute(_STRUCTURE_ROWS, {"structure_id": structure_id})).all()
-    own = found[-1] if found else None
-    if own is None or own[1] is None:
+    found = await config_rows.for_structure(session, structure_id)
+    if found is None:
         raise ResourceNotFound("structure", structure_id)
-    _, structure, foundation, hardware = own
-    assert foundation is not None  # a foreign key guarantees it
-    return StructureRows(structure, foundation, hardware, [row[0] for row in found])
+    return found
 
 
 async def _site_chain(session: AsyncSession, name: str) -> list[orm.Site]:
     """The site and its ancestors, root first, in one recursive query."""
-    return list((await session.scalars(SITE_CHAIN, {"site_name": name})).all())
+    return list((await session.scalars(config_rows.SITE_CHAIN, {"site_name": name})).all())
 
 
 async def _blueprint_chain(session: AsyncSession, name: str) -> list[orm.Blueprint]:
-    graph = await blueprints.graph(session)
+    return chain_of(await blueprints.graph(session), name)
+
+
+def chain_of(graph: dict[str, orm.Blueprint], name: str) -> list[orm.Blueprint]:
+    """The blueprint chain of ``name`` (root first, as the merge takes it) in ``graph``."""
     return [graph[n] for n in blueprint_graph.chain(graph, name)]
 
 
@@ -238,12 +168,13 @@ async def structure(
 ) -> dict[str, Any]:
     """The merged config of a structure (§6.3, column T).
 
-    ``row``: the structure, or its `structure_rows` when the caller loaded them (saving the
-    query that loads the foundation, the accepted hardware and the site chain).
+    ``row``: the structure, or its `structure_rows` when the caller loaded them (else they
+    are loaded here: the foundation, its accepted hardware, the site chain and the blueprint
+    graph, in one query).
     """
     rows = row if isinstance(row, StructureRows) else await structure_rows(session, row.id)
-    row, base, sites = rows.structure, rows.foundation, rows.sites
-    chain = await _blueprint_chain(session, row.blueprint)
+    row, base, sites = rows.structure, rows.foundation, rows.chains.sites
+    chain = chain_of(rows.chains.graph, row.blueprint)
     complex_attributes, complexes = await _complex_attributes(session, base)
     zone = sites[-1].zone if sites else None
     known = await interfaces.of_foundation_and_structure(session, base.locator, row.id)

@@ -18,6 +18,7 @@ from contractor.inventory.foundation_types import REGISTRY, FoundationType
 from contractor.inventory.store import (
     blueprint_graph,
     blueprints,
+    config_rows,
     configs,
     listing,
     resources,
@@ -26,7 +27,7 @@ from contractor.inventory.store import (
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -202,40 +203,21 @@ def located_on_create(ftype: FoundationType, attributes: dict[str, Any]) -> bool
     return ftype.located_on_create(attributes)
 
 
-def _site_chain_and_taken_statement() -> Any:
-    taken = (
-        select(orm.Foundation.locator)
-        .where(orm.Foundation.locator == bindparam("locator"))
-        .exists()
-        .label("taken")
-    )
-    return configs.SITE_CHAIN.add_columns(taken)
-
-
-_SITE_CHAIN_AND_TAKEN = _site_chain_and_taken_statement()
-"""A site's chain (root first, as the config endpoints load it), each row also saying whether
-``locator`` is taken: one round trip for the existence check, the site check and the chain
-``resources`` is computed from."""
-
-
 async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) -> orm.Foundation:
     """Create a foundation from validated body values (state ``planned``), with its resources.
 
-    Two reads serve every check and the ``resources`` computation: the blueprint graph
-    (blueprints are few) and the site chain with the locator's existence. Holding their rows
-    keeps them in the identity map, so the checks below read them without a query. The row is
-    then inserted with its ``resources`` already set.
+    One read serves every check and the ``resources`` computation: the site chain, the
+    blueprint graph and the locator's existence (:mod:`config_rows`). Holding their rows keeps
+    them in the identity map, so the checks below read them without a query. The row is then
+    inserted with its ``resources`` already set.
     """
-    graph = await blueprints.graph(session)
-    found = (
-        await session.execute(
-            _SITE_CHAIN_AND_TAKEN, {"site_name": values["site"], "locator": values["locator"]}
-        )
-    ).all()
-    taken = found[0].taken if found else await _locator_taken(session, values["locator"])
+    chains, taken = await config_rows.for_foundation_create(
+        session, values["site"], values["locator"]
+    )
+    if taken is None:
+        taken = await _locator_taken(session, values["locator"])
     if taken:
         raise AlreadyExists("foundation", values["locator"], field="locator")
-    sites: list[orm.Site] = [row[0] for row in found]
     ftype = foundation_type(values["type"])
     await _check_site(session, values["site"])
     await _check_blueprint(session, values["blueprint"], ftype.name)
@@ -253,8 +235,8 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
         sealed_secrets=box.seal(secret),
         state="planned",
     )
-    chain = [graph[name] for name in blueprint_graph.chain(graph, foundation.blueprint)]
-    resources.set_new(foundation, chain, sites)
+    chain = configs.chain_of(chains.graph, foundation.blueprint)
+    resources.set_new(foundation, chain, chains.sites)
     rows.stamp_new(foundation)
     session.add(foundation)
     await session.flush()
