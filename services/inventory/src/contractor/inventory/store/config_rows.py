@@ -1,22 +1,36 @@
 """The rows a config merge is made of, in one round trip.
 
-A merge reads a site chain (the site and its ancestors, root first), the blueprint graph (every
-blueprint: they are few, and chains derive from the whole graph) and the target's own rows.
-Each was a query of its own, and on PostgreSQL every query is a network round trip. Here one
-statement brings them: a recursive CTE walks the site chain, a ``UNION ALL`` of keys lists the
-chain's sites (depth ≥ 0) and then every blueprint (depth −1), and each key is ``LEFT JOIN``-ed
-to its row, so a row carries a site or a blueprint, never both, and no row is sent twice.
-The target's own rows join on the depth-0 key only (``NULL`` on the others).
+A merge reads a site chain (the site and its ancestors, root first), a blueprint chain and the
+target's own rows. Each was a query of its own (the blueprint one loading every blueprint), and
+on PostgreSQL every query is a network round trip. Here one statement brings them: one
+recursive CTE walks the site chain by ``parent``, another the blueprint and its ancestors
+through the JSON ``parents`` lists (``json_array_elements_text`` on PostgreSQL, ``json_each``
+on SQLite, so the statement is built per dialect); a ``UNION ALL`` of keys lists the chain's
+sites (depth ≥ 0) and then the blueprints (depth −1), and each key is ``LEFT JOIN``-ed to its
+row, so a row carries a site or a blueprint, never both, and no row is sent twice. The
+target's own rows join on the depth-0 key only (``NULL`` on the others).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from contractor.inventory import orm
-from sqlalchemy import and_, bindparam, literal_column, null, select, union_all
+from sqlalchemy import (
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -46,15 +60,30 @@ SITE_CHAIN = _site_chain_statement()
 ~1 ms)."""
 
 
-def _keys(chain: Any) -> Any:
+def _blueprint_chain_cte(dialect: str, start: Any) -> Any:
+    """The blueprint named by ``start`` (a SQL expression) and all its ancestors' names."""
+    # Both terms as TEXT: PostgreSQL wants one type, and the names in JSON come as text.
+    found = select(cast(start, Text).label("name")).cte("blueprint_chain", recursive=True)
+    expand = "json_array_elements_text" if dialect == "postgresql" else "json_each"
+    parents = getattr(func, expand)(orm.Blueprint.parents).table_valued("value")
+    step = (
+        select(cast(parents.c.value, Text))
+        .select_from(orm.Blueprint)
+        .join(found, orm.Blueprint.name == found.c.name)
+        .join(parents, true())
+    )
+    return found.union(step)  # UNION, not ALL: a diamond's shared ancestor comes once
+
+
+def _keys(sites: Any, blueprints: Any) -> Any:
     return union_all(
-        select(chain.c.name.label("site"), null().label("blueprint"), chain.c.depth),
-        select(null(), orm.Blueprint.name, literal_column("-1")),
+        select(sites.c.name.label("site"), null().label("blueprint"), sites.c.depth),
+        select(null(), blueprints.c.name, literal_column("-1")),
     ).subquery("keys")
 
 
-def _with_graph(chain: Any, *extra: Any) -> Any:
-    keys = _keys(chain)
+def _with_chains(sites: Any, blueprints: Any, *extra: Any) -> Any:
+    keys = _keys(sites, blueprints)
     return (
         select(orm.Site, orm.Blueprint, *extra)
         .select_from(keys)
@@ -66,7 +95,11 @@ def _with_graph(chain: Any, *extra: Any) -> Any:
 
 @dataclass(frozen=True)
 class Chains:
-    """A site chain (root first; empty: no such site) and the whole blueprint graph."""
+    """A site chain (root first; empty: no such site) and a blueprint with its ancestors.
+
+    ``graph`` is that part of the blueprint graph by name (empty: no such blueprint): all a
+    blueprint chain is made of (see ``configs.chain_of``).
+    """
 
     sites: list[orm.Site]
     graph: dict[str, orm.Blueprint]
@@ -79,42 +112,64 @@ def _chains(rows: Sequence[Any]) -> Chains:
     )
 
 
-def _foundation_create_statement() -> Any:
+def _for_dialect(build: Callable[[str], Any]) -> Callable[[AsyncSession], Any]:
+    """``build(dialect name)``, built once per dialect (building costs about a millisecond)."""
+    built: dict[str, Any] = {}
+
+    def statement(session: AsyncSession) -> Any:
+        dialect = session.get_bind().dialect.name
+        if dialect not in built:
+            built[dialect] = build(dialect)
+        return built[dialect]
+
+    return statement
+
+
+def _foundation_create_statement(dialect: str) -> Any:
     taken = (
         select(orm.Foundation.locator)
         .where(orm.Foundation.locator == bindparam("locator"))
         .exists()
         .label("taken")
     )
-    statement, _ = _with_graph(_site_chain_cte(bindparam("site_name")), taken)
+    statement, _ = _with_chains(
+        _site_chain_cte(bindparam("site_name")),
+        _blueprint_chain_cte(dialect, bindparam("blueprint", type_=String)),
+        taken,
+    )
     return statement
 
 
-_FOUNDATION_CREATE = _foundation_create_statement()
+_FOUNDATION_CREATE = _for_dialect(_foundation_create_statement)
 
 
 async def for_foundation_create(
-    session: AsyncSession, site: str, locator: str
+    session: AsyncSession, site: str, blueprint: str, locator: str
 ) -> tuple[Chains, bool | None]:
-    """A new foundation's site chain and the graph; and whether ``locator`` is taken.
+    """A new foundation's site and blueprint chains; and whether ``locator`` is taken.
 
-    ``None`` for "taken" when the statement found no row at all (no such site, no
+    ``None`` for "taken" when the statement found no row at all (no such site and no such
     blueprint), which cannot carry the answer.
     """
     rows = (
-        await session.execute(_FOUNDATION_CREATE, {"site_name": site, "locator": locator})
+        await session.execute(
+            _FOUNDATION_CREATE(session),
+            {"site_name": site, "blueprint": blueprint, "locator": locator},
+        )
     ).all()
     return _chains(rows), (bool(rows[0].taken) if rows else None)
 
 
-def _structure_statement() -> Any:
-    structure_site = (
-        select(orm.Structure.site)
-        .where(orm.Structure.id == bindparam("structure_id"))
-        .scalar_subquery()
-    )
-    statement, keys = _with_graph(
-        _site_chain_cte(structure_site), orm.Structure, orm.Foundation, orm.FoundationHardware
+def _structure_statement(dialect: str) -> Any:
+    def of_structure(column: Any) -> Any:
+        return select(column).where(orm.Structure.id == bindparam("structure_id")).scalar_subquery()
+
+    statement, keys = _with_chains(
+        _site_chain_cte(of_structure(orm.Structure.site)),
+        _blueprint_chain_cte(dialect, of_structure(orm.Structure.blueprint)),
+        orm.Structure,
+        orm.Foundation,
+        orm.FoundationHardware,
     )
     return (
         statement.outerjoin(
@@ -128,7 +183,7 @@ def _structure_statement() -> Any:
     )
 
 
-_STRUCTURE = _structure_statement()
+_STRUCTURE = _for_dialect(_structure_statement)
 
 
 @dataclass(frozen=True)
@@ -148,10 +203,10 @@ class StructureRows:
 async def for_structure(session: AsyncSession, structure_id: int) -> StructureRows | None:
     """A structure with the rows its config is made of, or ``None`` (no such structure).
 
-    Its foundation and that one's accepted hardware, its site chain and the blueprint graph:
+    Its foundation and that one's accepted hardware, its site chain and its blueprint chain:
     one query instead of five.
     """
-    rows = (await session.execute(_STRUCTURE, {"structure_id": structure_id})).all()
+    rows = (await session.execute(_STRUCTURE(session), {"structure_id": structure_id})).all()
     own = next((row for row in rows if row[2] is not None), None)
     if own is None:
         return None

@@ -207,12 +207,12 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
     """Create a foundation from validated body values (state ``planned``), with its resources.
 
     One read serves every check and the ``resources`` computation: the site chain, the
-    blueprint graph and the locator's existence (:mod:`config_rows`). Holding their rows keeps
+    blueprint chain and the locator's existence (:mod:`config_rows`). Holding their rows keeps
     them in the identity map, so the checks below read them without a query. The row is then
     inserted with its ``resources`` already set.
     """
     chains, taken = await config_rows.for_foundation_create(
-        session, values["site"], values["locator"]
+        session, values["site"], values["blueprint"], values["locator"]
     )
     if taken is None:
         taken = await _locator_taken(session, values["locator"])
