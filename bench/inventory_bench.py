@@ -121,12 +121,16 @@ structure) in a /16 block; one `sim` complex with {N_MEMBERS:,} member structure
   `INSERT INTO foundations` (autocommit) over {CLIENTS} concurrent raw connections.
 
 - **reference**: `GET /sites/{{name}}` — the floor of any authenticated read through the app
-  (token check in its own transaction, one row, routing, validation, JSON). Baseline: the raw
-  `SELECT` of that row. No target; it says how much of each figure above is fixed cost.
+  (token check, one row, routing, validation, JSON). Baseline: the raw `SELECT` of that row.
+  No target; it says how much of each figure above is fixed cost.
 
 Targets apply to the PostgreSQL rows; the SQLite rows are reported without targets. Every
-app statement is a network round trip to the server (SQLAlchemy + asyncpg, `pool_pre_ping`),
-so the number of statements per request shows directly in the latencies.
+app statement is a network round trip to the server (SQLAlchemy + asyncpg), and so is the
+liveness check of each pooled connection a request checks out (one `SELECT 1`), so the number
+of statements per request shows directly in the latencies. The token check is served from the
+replica's token cache (`INVENTORY_TOKEN_CACHE_S`, 1 s): in a series, about one request a
+second reads the token row (a query of its own, in its own short transaction); the others
+read none.
 """
 
 
