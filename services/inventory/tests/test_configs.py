@@ -147,3 +147,59 @@ async def test_interface_map_and_addresses_in_config(
         snap["structure"]["primary_ip"] == "10.0.0.10"
         and snap["structure"]["provisioning_ip"] == "10.0.0.10"
     )
+
+
+async def test_chains_load_only_ancestors_in_order_diamonds_once(
+    client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+) -> None:
+    # The structure config and a foundation's create-time resources read a site chain and a
+    # blueprint chain in one query (a recursive CTE each): the chains must come root first,
+    # a diamond's shared ancestor once, and nothing from outside them.
+    admin, op = as_role("admin"), as_role("operator")
+
+    async def post(path: str, body: dict[str, Any]) -> None:
+        r = await client.post(f"/api/v1{path}", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+
+    await post("/sites", {"name": "room", "description": "r", "parent": "dc1"})
+    await post(
+        "/sites",
+        {
+            "name": "rack",
+            "description": "r",
+            "parent": "room",
+            "config_values": {">trail": ["rack"]},
+        },
+    )
+    r = await client.patch(
+        "/api/v1/sites/room/config",
+        json={"set": {">trail": ["room"], "memory_size": 2048}},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    for name, parents, values in (
+        ("f-root", [], {"cpu_count": 2}),
+        ("f-mid", ["f-root"], {"cpu_count": 6}),
+        ("f-other", [], {"cpu_count": 99, "memory_size": 1}),
+    ):
+        body = {"name": name, "description": name, "parents": parents, "config_values": values}
+        await post("/blueprints/foundation", {**body, "foundation_types": ["sim", "manual"]})
+    for name, parents, values in (
+        ("s-root", [], {"trail": ["s-root"], "who": "s-root"}),
+        ("s-a", ["s-root"], {">trail": ["s-a"], "who": "s-a"}),
+        ("s-b", ["s-root"], {">trail": ["s-b"]}),
+        ("s-leaf", ["s-a", "s-b"], {">trail": ["s-leaf"]}),
+        ("s-other", [], {">trail": ["s-other"], "who": "s-other"}),
+    ):
+        body = {"name": name, "description": name, "parents": parents, "config_values": values}
+        await post("/blueprints/structure", {**body, "foundation_blueprints": ["f-mid", "fbp"]})
+    made = await seed.foundation(op, "vm1", site="rack", blueprint="f-mid", type="sim")
+    assert made["resources"] == {"cpu_count": 6, "memory_mb": 2048, "disk_gb": 10}
+    s = await seed.structure(
+        op, "web1", "vm1", site="rack", blueprint="s-leaf", config_values={">trail": ["own"]}
+    )
+    cfg = (await client.get(f"/api/v1/structures/{s['id']}/config", headers=op)).json()
+    assert cfg["trail"] == ["s-root", "s-a", "s-b", "s-leaf", "room", "rack", "own"]
+    assert cfg["who"] == "s-a" and cfg["_blueprint"] == "s-leaf" and cfg["_site"] == "rack"
+    r = await client.get("/api/v1/structures/0/config", headers=op)
+    assert r.status_code == 404

@@ -242,6 +242,32 @@ async def test_located_foundation_with_rules_can_be_built(lab: Lab) -> None:
     assert r.status_code == 200 and r.json()["state"] == "built", r.text
 
 
+async def test_structure_config_follows_hardware_accept_and_removal(lab: Lab) -> None:
+    # The structure config reads the foundation's accepted hardware in the query that loads
+    # the structure (a join); it must show a report from its acceptance on, and none once
+    # the foundation goes back to planned (which removes the report).
+    await lab.rack2_u07(R650_RULES[:4])
+    sbp = {"name": "r650-web", "description": "web", "foundation_blueprints": ["r650-compute"]}
+    await lab.ok("POST", "/api/v1/blueprints/structure", sbp, 201)
+    structure = await lab.seed.structure(lab.op, "web7", "rack2-u07", blueprint="r650-web")
+    path = f"/api/v1/structures/{structure['id']}/config"
+    assert (await lab.ok("GET", path))["_foundation_hardware"] is None
+    await lab.post(report())
+    config = await lab.ok("GET", path)
+    assert config["_foundation_hardware"]["cpu"]["count"] == 64
+    assert config["_foundation_state"] == "located"
+    r = await lab.client.post(
+        "/api/v1/foundations/rack2-u07/state",
+        json={"from": "located", "to": "planned"},
+        headers=lab.op,
+    )
+    assert r.status_code == 200, r.text
+    config = await lab.ok("GET", path)
+    assert config["_foundation_hardware"] is None and config["_foundation_state"] == "planned"
+    r = await lab.client.get("/api/v1/structures/999999/config", headers=lab.viewer)
+    assert r.status_code == 404 and r.json()["type"] == "urn:contractor:problem:not-found"
+
+
 async def test_failing_rules_reject_and_change_nothing_else(lab: Lab) -> None:
     await lab.rack2_u07(R650_RULES)
     before = await lab.foundation("rack2-u07")

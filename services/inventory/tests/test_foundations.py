@@ -44,6 +44,29 @@ class TestCrud:
         body = {**body, "locator": "b", "serial": "SN1"}
         assert (await client.post("/api/v1/foundations", json=body, headers=op)).status_code == 409
 
+    async def test_create_checks_come_in_order_whatever_one_read_found(
+        self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+    ) -> None:
+        # One read brings the site chain, the blueprints and the locator's existence; with no
+        # such site it has no row to say "taken" on, and the order of answers must not change.
+        op = as_role("operator")
+        await seed.foundation(op, "a")
+        body = {"locator": "a", "site": "nowhere", "blueprint": "fbp", "type": "manual"}
+        r = await client.post("/api/v1/foundations", json=body, headers=op)
+        assert r.status_code == 409, r.text
+        r = await client.post("/api/v1/foundations", json={**body, "locator": "b"}, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "site"]
+        body = {**body, "locator": "b", "site": "dc1", "blueprint": "nope"}
+        r = await client.post("/api/v1/foundations", json=body, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "blueprint"]
+        r = await client.post("/api/v1/foundations", json={**body, "type": "nope"}, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "type"]
+        names = [
+            f["locator"]
+            for f in (await client.get("/api/v1/foundations", headers=op)).json()["items"]
+        ]
+        assert names == ["a"]
+
     async def test_located_on_create_types(
         self, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
     ) -> None:

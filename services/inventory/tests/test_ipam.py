@@ -5,6 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
+from contractor.inventory import addressing, orm
+from contractor.servicekit.db import utcnow
+from fastapi import FastAPI
+from sqlalchemy import insert, select
 
 Headers = Callable[[str], dict[str, str]]
 
@@ -209,6 +213,99 @@ async def test_next_free_allocation(
     eleven = (await client.get("/api/v1/addresses?ip=10.0.0.11", headers=op)).json()["items"][0]
     assert (await client.delete(f"/api/v1/addresses/{eleven['id']}", headers=op)).status_code == 204
     assert (await client.get(f"{path}/next-free", headers=op)).json()["offset"] == 11
+
+
+async def _import(app: FastAPI, block: int, offsets: list[int]) -> None:
+    """Addresses written behind the API's back (a bulk import): ``free_hint`` is not kept."""
+    now = utcnow()
+    rows = [
+        {
+            "kind": "reserved",
+            "address_block": block,
+            "offset": addressing.pack(n),
+            "is_primary": False,
+            "reason": "bulk",
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for n in offsets
+    ]
+    async with app.state.sessions() as session, session.begin():
+        await session.execute(insert(orm.Address.__table__), rows)
+
+
+async def _hint(app: FastAPI, block: int) -> int | None:
+    async with app.state.sessions() as session:
+        raw = await session.scalar(
+            select(orm.AddressBlock.free_hint).where(orm.AddressBlock.id == block)
+        )
+    return None if raw is None else addressing.unpack(raw)
+
+
+@pytest.mark.parametrize(
+    ("taken", "gateway", "first"),
+    [
+        (range(2, 3001), None, 1),  # a gap at the start
+        ([*range(1, 1500), *range(1501, 3001)], None, 1500),  # in the middle
+        (range(1, 3001), None, 3001),  # none: the offset after the run
+        (range(1, 3001), 3001, 3002),  # none, and the gateway right after the run
+        ([*range(1, 1500), *range(1501, 3001)], 1500, 3001),  # the gap is the gateway
+        (range(1, 4094), None, 4094),  # the block's last offset
+        (range(1, 4095), None, None),  # full
+    ],
+)
+async def test_next_free_after_a_bulk_import(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    as_role: Headers,
+    world: dict[str, Any],
+    seed: Any,
+    taken: Any,
+    gateway: int | None,
+    first: int | None,
+) -> None:
+    admin, op = as_role("admin"), as_role("operator")
+    await seed.foundation(op, "f1")
+    web = {"structure": (await seed.structure(op, "web01", "f1"))["id"], "interface_name": "eth0"}
+    extra = {} if gateway is None else {"gateway_offset": gateway}
+    blk = (await _block(client, admin, "big", "10.16.0.0", 20, **extra)).json()
+    path = f"/api/v1/address-blocks/{blk['id']}"
+    await _import(app, blk["id"], [n for n in taken if n != gateway])
+    for _ in range(2):  # the first walks and keeps the hint, the second reads it
+        r = await client.get(f"{path}/next-free", headers=op)
+        assert r.status_code == 200 and r.json()["offset"] == first, r.text
+    assert await _hint(app, blk["id"]) in (None if first == 1 else first, 4095)
+    r = await client.post(f"{path}/next-free", json=web, headers=op)
+    if first is None:
+        assert r.status_code == 409, r.text
+    else:
+        assert r.status_code == 201 and r.json()["offset"] == first, r.text
+
+
+async def test_a_kept_hint_follows_deletes_and_later_imports(
+    app: FastAPI, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+) -> None:
+    admin, op = as_role("admin"), as_role("operator")
+    await seed.foundation(op, "f1")
+    web = {"structure": (await seed.structure(op, "web01", "f1"))["id"], "interface_name": "eth0"}
+    blk = (await _block(client, admin, "big", "10.16.0.0", 20)).json()
+    path = f"/api/v1/address-blocks/{blk['id']}"
+    await _import(app, blk["id"], [*range(1, 1500), *range(1501, 2001)])
+    assert (await client.get(f"{path}/next-free", headers=op)).json()["offset"] == 1500
+    assert await _hint(app, blk["id"]) == 1500
+    # A delete below the kept hint frees its offset: the hint comes down to it.
+    seven = (await client.get("/api/v1/addresses?ip=10.16.0.7", headers=op)).json()["items"][0]
+    assert (
+        await client.delete(f"/api/v1/addresses/{seven['id']}", headers=admin)
+    ).status_code == 204
+    assert (await client.get(f"{path}/next-free", headers=op)).json()["offset"] == 7
+    r = await client.post(f"{path}/next-free", json=web, headers=op)
+    assert r.status_code == 201 and r.json()["offset"] == 7
+    # More imported at and past the hint make it stale again: the next preview walks on.
+    await _import(app, blk["id"], [1500, *range(2001, 2500)])
+    assert (await client.get(f"{path}/next-free", headers=op)).json()["offset"] == 2500
+    assert await _hint(app, blk["id"]) == 2500
 
 
 async def test_networks_and_links(

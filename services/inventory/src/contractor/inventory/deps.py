@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from annotated_types import Ge, Le
 from contractor.inventory import store
 from contractor.inventory.encryption import SecretBox
+from contractor.inventory.token_cache import TokenCache
 from contractor.servicekit.auth import READERS, Principal, Role, bearer_token, require_role
 from contractor.servicekit.errors import FieldError
 from fastapi import Depends, Header, Request
@@ -35,13 +36,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 async def authenticate(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    """Check the bearer token, in a short transaction of its own."""
+    """Check the bearer token: from the process's recent checks, else in a short transaction.
+
+    The cache (:mod:`contractor.inventory.token_cache`) saves a pool checkout and a query on
+    most requests; a revocation through this process is seen at once, one made elsewhere
+    within ``Settings.token_cache_s``.
+    """
     presented = bearer_token(authorization)
-    async with request.app.state.read_sessions() as session:
-        principal, stale = await store.tokens.authenticate(session, presented)
+    cache: TokenCache = request.app.state.token_cache
+    hit = cache.check(presented)
+    if hit is None:
+        epoch = cache.epoch
+        async with request.app.state.read_sessions() as session:
+            token, stale = await store.tokens.authenticate(session, presented)
+        cache.remember(token, epoch)
+        principal = store.tokens.principal_of(token)
+    else:
+        principal, stale = hit
     if stale:  # noting the use is a write: at most once a minute per token
         async with request.app.state.sessions() as session, session.begin():
-            await store.tokens.touch(session, principal.token_id)
+            used_at = await store.tokens.touch(session, principal.token_id)
+        cache.touched(principal.token_id, used_at)
     return principal
 
 
@@ -60,14 +75,21 @@ def requires(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principa
 ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
 
 
-def get_box(request: Request) -> SecretBox:
-    """The secret box built in the lifespan."""
+async def get_box(request: Request) -> SecretBox:
+    """The secret box built in the lifespan.
+
+    ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop per
+    request for an attribute read.
+    """
     box: SecretBox = request.app.state.box
     return box
 
 
-def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
-    """The version an ``If-Match`` header names (``None`` without one, or for ``*``)."""
+async def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """The version an ``If-Match`` header names (``None`` without one, or for ``*``).
+
+    ``async`` only so that FastAPI does not run it in a worker thread.
+    """
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')

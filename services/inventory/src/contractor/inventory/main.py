@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from contractor.inventory import api, deps, migrate, orm, problems, retention
 from contractor.inventory.config import ConfigRenderer
 from contractor.inventory.encryption import secret_box
+from contractor.inventory.engines import create_engine
 from contractor.inventory.settings import Settings
-from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
+from contractor.inventory.token_cache import TokenCache
+from contractor.servicekit.db import create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
 from contractor.servicekit.limits import MIB, BodyRule, RequestLimits
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_sessions = create_session_factory(readers, session_info(signal, FEED_CHANNEL))
             app.state.settings = settings
             app.state.box = box
+            app.state.token_cache = TokenCache(settings.token_cache_s)
             app.state.renderer = ConfigRenderer(max_rounds=settings.render_max_rounds)
             app.state.sessions = sessions
             app.state.read_sessions = read_sessions

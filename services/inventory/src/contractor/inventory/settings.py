@@ -41,4 +41,11 @@ class Settings(ServiceSettings):
     render_max_rounds: int = Field(
         16, ge=1, le=100, description="Rounds a config map may take to settle when rendered."
     )
+    token_cache_s: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        description="How long a replica trusts a token it checked (a revocation made on another"
+        " replica takes effect within it; 0 turns the cache off).",
+    )
     sql_echo: bool = Field(False, description="Log SQL (debug only; parameters may be secret).")

@@ -19,7 +19,7 @@ from contractor.inventory.schemas.ipam import (
 )
 from contractor.servicekit.auth import Principal, Role, require_role
 from contractor.servicekit.pagination import Limit, Page
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/address-blocks", tags=["address-blocks"])
@@ -176,10 +176,21 @@ async def create_address(
 
 
 @router.get("/{block_id}/next-free")
-async def preview_next_free(block_id: Id, session: SessionDep, _: Reader) -> NextFree:
-    """Preview the lowest free offset, reserving nothing."""
+async def preview_next_free(
+    block_id: Id, request: Request, session: SessionDep, _: Reader
+) -> NextFree:
+    """Preview the lowest free offset, reserving nothing.
+
+    Usually one probe at the block's ``free_hint``. When the hint is stale, the walk to the
+    first gap runs once, in a short write transaction that keeps the found offset as the new
+    hint (a cache, see ``store.address_blocks.remember_first_free``), so later previews and
+    allocations do not walk again.
+    """
     block = await store.address_blocks.get(session, block_id)
-    offset = await store.address_blocks.first_free(session, block)
+    known, offset = await store.address_blocks.free_at_hint(session, block)
+    if not known:
+        async with request.app.state.sessions() as writer, writer.begin():
+            offset = await store.address_blocks.remember_first_free(writer, block_id)
     if offset is None:
         return NextFree(offset=None, ip_address=None)
     ip = addressing.show(addressing.unpack(block.subnet) + offset, block.is_ipv4)

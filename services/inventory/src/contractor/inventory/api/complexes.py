@@ -209,7 +209,6 @@ async def create_hosted_foundation(
                 site=foundation.site,
                 data=store.interfaces.event_data(iface, sorted(port), []),
             )
-        await store.resources.refresh(session, foundation, new=True)
         await store.transitions.after_create(session, foundation)
     response.headers["Location"] = f"/api/v1/foundations/{foundation.locator}"
     ids = await store.foundations.structure_ids(session, [foundation.locator])

@@ -132,8 +132,8 @@ async def read_structure_config(
     structure_id: Id, request: Request, session: SessionDep, caller: Reader, render: bool = True
 ) -> dict[str, Any]:
     """Give a structure's merged config."""
-    structure = await store.structures.get(session, structure_id)
-    merged = await store.configs.structure(session, structure, _settings(request))
+    rows = await store.configs.structure_rows(session, structure_id)
+    merged = await store.configs.structure(session, rows, _settings(request))
     return _shown(merged, render, request, caller)
 
 

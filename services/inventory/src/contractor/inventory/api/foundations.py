@@ -154,7 +154,6 @@ async def create_foundation(
                 site=foundation.site,
                 data=store.interfaces.event_data(iface, sorted(port.model_fields_set), []),
             )
-        await store.resources.refresh(session, foundation, new=True)
         await store.transitions.after_create(session, foundation)
     response.headers["Location"] = f"/api/v1/foundations/{foundation.locator}"
     response.headers["ETag"] = f'"{foundation.version}"'

@@ -13,8 +13,9 @@ from contractor.inventory.schemas.tokens import (
     TokenIssued,
     TokenRead,
 )
+from contractor.inventory.token_cache import TokenCache
 from contractor.servicekit.pagination import Limit, Page
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -88,8 +89,8 @@ async def read_token(token_id: Id, session: SessionDep, _: Admin) -> TokenRead:
 
 
 @router.delete("/{token_id}", status_code=204)
-async def revoke_token(token_id: Id, session: SessionDep, caller: Admin) -> None:
-    """Revoke a token at once."""
+async def revoke_token(token_id: Id, request: Request, session: SessionDep, caller: Admin) -> None:
+    """Revoke a token at once (this replica's token cache forgets it once committed)."""
     async with session.begin():
         token = await store.tokens.get(session, token_id)
         if store.tokens.revoke(token):
@@ -101,3 +102,5 @@ async def revoke_token(token_id: Id, session: SessionDep, caller: Admin) -> None
                 site=None,
                 data=store.tokens.event_data(token),
             )
+    token_cache: TokenCache = request.app.state.token_cache
+    token_cache.forget(token_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 from contractor.inventory.config.errors import ConfigValueError
@@ -65,6 +66,10 @@ def is_valid_key(key: object) -> bool:
 def parse_key(key: str) -> ParsedKey:
     """Split a top-level key into operator, name and class filter.
 
+    Every merge parses every key of every layer, and the same keys come back request after
+    request: valid keys are parsed once per process (a bounded cache; a ``ParsedKey`` is
+    immutable).
+
     Args:
         key: A top-level key of user ``config_values``.
 
@@ -74,9 +79,16 @@ def parse_key(key: str) -> ParsedKey:
     Raises:
         ConfigValueError: The key does not match the config key pattern or is too long.
     """
-    match = KEY_PATTERN.fullmatch(key) if isinstance(key, str) else None
+    if isinstance(key, str):
+        return _parse_str_key(key)
+    raise ConfigValueError(invalid_key_message(str(key)), key=str(key))
+
+
+@lru_cache(maxsize=8192)
+def _parse_str_key(key: str) -> ParsedKey:
+    match = KEY_PATTERN.fullmatch(key)
     if match is None or len(key) > KEY_MAX_LENGTH:
-        raise ConfigValueError(invalid_key_message(str(key)), key=str(key))
+        raise ConfigValueError(invalid_key_message(key), key=key)
     op, name, class_filter = match.groups()
     return ParsedKey(key=key, op=_OPERATORS[op], name=name, class_filter=class_filter)
 

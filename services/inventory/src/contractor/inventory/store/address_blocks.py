@@ -221,6 +221,53 @@ async def usage(session: AsyncSession, block: orm.AddressBlock) -> dict[str, int
     }
 
 
+async def free_at_hint(session: AsyncSession, block: orm.AddressBlock) -> tuple[bool, int | None]:
+    """The lowest free offset when the block's hint says it at once: ``(True, offset)``.
+
+    Every offset below ``free_hint`` is taken (allocations move it past what they take,
+    deletes and moves lower it, under the block's lock), so when the hint itself (or the
+    offset after it, past the gateway) is free, it is the answer: one index probe. When it is
+    taken, the hint is stale (addresses were made at explicit offsets, or imported behind the
+    API's back): ``(False, None)``, and :func:`remember_first_free` has to walk.
+    """
+    low, high = bounds(block)
+    candidate = max(low, addressing.unpack(block.free_hint) if block.free_hint else low)
+    if candidate == gateway(block):
+        candidate += 1
+    if candidate > high:
+        return True, None
+    taken = await session.scalar(
+        select(orm.Address.id)
+        .where(
+            orm.Address.address_block == block.id,
+            orm.Address.offset == addressing.pack(candidate),
+        )
+        .limit(1)
+    )
+    return (False, None) if taken is not None else (True, candidate)
+
+
+async def remember_first_free(session: AsyncSession, block_id: int) -> int | None:
+    """Find the lowest free offset under the block's lock, and keep it as ``free_hint``.
+
+    For a preview whose hint was stale: the walk happens once, and the next preview or
+    allocation starts from where it ended. The hint is derived data (not part of the block's
+    representation, no version bump, no event), and it is written under the same
+    ``FOR UPDATE`` lock allocations, deletes and moves take, so no delete can free an offset
+    below it unseen. A full block keeps the offset past its end, as an allocation of its last
+    offset leaves it.
+    """
+    block = await get(session, block_id, lock=True)
+    found = await first_free(session, block)
+    _, high = bounds(block)
+    kept = high + 1 if found is None else found
+    current = addressing.unpack(block.free_hint) if block.free_hint is not None else None
+    if current is None or kept > current:
+        block.free_hint = addressing.pack(kept)
+        await session.flush()
+    return found
+
+
 _FIRST_GAP = text(
     """
     SELECT rn FROM (
@@ -259,7 +306,10 @@ async def first_free(session: AsyncSession, block: orm.AddressBlock) -> int | No
                 .limit(1000)
             )
         ]
-        taken = sorted({*batch, *([gw] if gw is not None and gw >= candidate else [])})
+        # The gateway counts only within what this batch covers: past a full batch, an offset
+        # below the gateway may be taken too (the next batch says), not free.
+        covered = batch[-1] if len(batch) == 1000 else high
+        taken = sorted({*batch, *([gw] if gw is not None and candidate <= gw <= covered else [])})
         for used in taken:
             if used > candidate:
                 return candidate

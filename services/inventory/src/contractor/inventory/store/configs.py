@@ -7,54 +7,54 @@ interface and address attributes are empty.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from contractor.inventory import config, orm
-from contractor.inventory.errors import ConfigRenderFailed
+from contractor.inventory.errors import ConfigRenderFailed, ResourceNotFound
 from contractor.inventory.foundation_types import COMPLEX_TYPES, REGISTRY
 from contractor.inventory.settings import Settings
 from contractor.inventory.store import (
     blueprint_graph,
     blueprints,
+    config_rows,
     events,
     interface_maps,
     interfaces,
 )
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-def _site_chain_statement() -> Any:
-    chain = (
-        select(orm.Site.name, orm.Site.parent, literal_column("0").label("depth"))
-        .where(orm.Site.name == bindparam("site_name"))
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(orm.Site.name, orm.Site.parent, chain.c.depth + 1)
-        .join(chain, orm.Site.name == chain.c.parent)
-        .where(chain.c.depth < 16)
-    )
-    return (
-        select(orm.Site).join(chain, orm.Site.name == chain.c.name).order_by(chain.c.depth.desc())
-    )
+StructureRows = config_rows.StructureRows
 
 
-_SITE_CHAIN = _site_chain_statement()
-"""The site and its ancestors, root first (built once: building the CTE costs ~1 ms)."""
+async def structure_rows(session: AsyncSession, structure_id: int) -> StructureRows:
+    """Load a structure with the rows its config is made of, in one query.
+
+    Raises:
+        ResourceNotFound: No such structure.
+    """
+    found = await config_rows.for_structure(session, structure_id)
+    if found is None:
+        raise ResourceNotFound("structure", structure_id)
+    return found
 
 
 async def _site_chain(session: AsyncSession, name: str) -> list[orm.Site]:
     """The site and its ancestors, root first, in one recursive query."""
-    return list((await session.scalars(_SITE_CHAIN, {"site_name": name})).all())
+    return list((await session.scalars(config_rows.SITE_CHAIN, {"site_name": name})).all())
 
 
 async def _blueprint_chain(session: AsyncSession, name: str) -> list[orm.Blueprint]:
-    graph = await blueprints.graph(session)
+    return chain_of(await blueprints.graph(session), name)
+
+
+def chain_of(graph: dict[str, orm.Blueprint], name: str) -> list[orm.Blueprint]:
+    """The blueprint chain of ``name`` (root first, as the merge takes it) in ``graph``."""
     return [graph[n] for n in blueprint_graph.chain(graph, name)]
 
 
@@ -93,13 +93,22 @@ async def blueprint(
     return _merge(config.blueprint_layers(_sources(chain), _globals(settings, chain)), [])
 
 
+class _Unknown(enum.Enum):
+    UNKNOWN = enum.auto()
+
+
 async def _foundation_attributes(
-    session: AsyncSession, foundation: orm.Foundation, real: list[orm.Interface] | None = None
+    session: AsyncSession,
+    foundation: orm.Foundation,
+    real: list[orm.Interface] | None = None,
+    accepted: orm.FoundationHardware | _Unknown | None = _Unknown.UNKNOWN,
 ) -> dict[str, Any]:
+    """``accepted``: the foundation's accepted hardware row (``None``: it has none), if known."""
     ftype = REGISTRY[foundation.type]
     port = await interface_maps.provisioning_port(session, foundation.locator, real)
     fields = {name: foundation.attributes.get(name) for name in ftype.attributes_model.model_fields}
-    accepted = await session.get(orm.FoundationHardware, foundation.locator)
+    if accepted is _Unknown.UNKNOWN:
+        accepted = await session.get(orm.FoundationHardware, foundation.locator)
     return config.foundation_attributes(
         hardware=accepted.report.get("hardware") if accepted is not None else None,
         locator=foundation.locator,
@@ -155,20 +164,24 @@ async def foundation(
 
 
 async def structure(
-    session: AsyncSession, row: orm.Structure, settings: Settings
+    session: AsyncSession, row: orm.Structure | StructureRows, settings: Settings
 ) -> dict[str, Any]:
-    """The merged config of a structure (§6.3, column T)."""
-    base = await session.get(orm.Foundation, row.foundation)
-    assert base is not None  # a foreign key guarantees it
-    chain = await _blueprint_chain(session, row.blueprint)
-    sites = await _site_chain(session, row.site)
+    """The merged config of a structure (§6.3, column T).
+
+    ``row``: the structure, or its `structure_rows` when the caller loaded them (else they
+    are loaded here: the foundation, its accepted hardware, the site chain and the blueprint
+    graph, in one query).
+    """
+    rows = row if isinstance(row, StructureRows) else await structure_rows(session, row.id)
+    row, base, sites = rows.structure, rows.foundation, rows.chains.sites
+    chain = chain_of(rows.chains.graph, row.blueprint)
     complex_attributes, complexes = await _complex_attributes(session, base)
     zone = sites[-1].zone if sites else None
     known = await interfaces.of_foundation_and_structure(session, base.locator, row.id)
     layers = config.structure_layers(
         blueprint_chain=_sources(chain),
         site_chain=_sources(sites),
-        foundation_attributes=await _foundation_attributes(session, base, known[0]),
+        foundation_attributes=await _foundation_attributes(session, base, known[0], rows.hardware),
         complex_attributes=complex_attributes,
         structure=config.Source(row.hostname, row.config_values),
         structure_attributes=config.structure_attributes(

@@ -15,11 +15,19 @@ from contractor.inventory.errors import (
     invalid,
 )
 from contractor.inventory.foundation_types import REGISTRY, FoundationType
-from contractor.inventory.store import blueprint_graph, blueprints, listing, rows
+from contractor.inventory.store import (
+    blueprint_graph,
+    blueprints,
+    config_rows,
+    configs,
+    listing,
+    resources,
+    rows,
+)
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
 from pydantic import ValidationError
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -196,19 +204,19 @@ def located_on_create(ftype: FoundationType, attributes: dict[str, Any]) -> bool
 
 
 async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) -> orm.Foundation:
-    """Create a foundation from validated body values (state ``planned``)."""
-    # One round trip for the existing foundation, the site and the blueprint; holding the rows
-    # keeps them in the identity map, so the checks below read them without a query.
-    taken, *held = (
-        await session.execute(
-            select(orm.Foundation.locator, orm.Site, orm.Blueprint)
-            .select_from(select(literal(1)).subquery())
-            .outerjoin(orm.Foundation, orm.Foundation.locator == values["locator"])
-            .outerjoin(orm.Site, orm.Site.name == values["site"])
-            .outerjoin(orm.Blueprint, orm.Blueprint.name == values["blueprint"])
-        )
-    ).one()
-    if taken is not None:
+    """Create a foundation from validated body values (state ``planned``), with its resources.
+
+    One read serves every check and the ``resources`` computation: the site chain, the
+    blueprint chain and the locator's existence (:mod:`config_rows`). Holding their rows keeps
+    them in the identity map, so the checks below read them without a query. The row is then
+    inserted with its ``resources`` already set.
+    """
+    chains, taken = await config_rows.for_foundation_create(
+        session, values["site"], values["blueprint"], values["locator"]
+    )
+    if taken is None:
+        taken = await _locator_taken(session, values["locator"])
+    if taken:
         raise AlreadyExists("foundation", values["locator"], field="locator")
     ftype = foundation_type(values["type"])
     await _check_site(session, values["site"])
@@ -227,11 +235,19 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
         sealed_secrets=box.seal(secret),
         state="planned",
     )
+    chain = configs.chain_of(chains.graph, foundation.blueprint)
+    resources.set_new(foundation, chain, chains.sites)
     rows.stamp_new(foundation)
     session.add(foundation)
     await session.flush()
-    del held
     return foundation
+
+
+async def _locator_taken(session: AsyncSession, locator: str) -> bool:
+    found = await session.scalar(
+        select(orm.Foundation.locator).where(orm.Foundation.locator == locator)
+    )
+    return found is not None
 
 
 def _check_changeable(foundation: orm.Foundation, field: str) -> None:

@@ -87,12 +87,17 @@ async def structure_network_attributes(
     bound = {i.name: i for i in [*real, *abstract]}
     for iface in real:
         bound[iface.name] = iface  # a real interface wins over an abstract one of the same name
-    statics = list(
-        await session.scalars(
-            select(orm.Address)
-            .where(orm.Address.structure == structure.id)
-            .order_by(orm.Address.id)
+    # An address binds to an interface by name: with no interface, none binds (no query).
+    statics = (
+        list(
+            await session.scalars(
+                select(orm.Address)
+                .where(orm.Address.structure == structure.id)
+                .order_by(orm.Address.id)
+            )
         )
+        if bound
+        else []
     )
     # One query for the blocks of the bound addresses (not one per address).
     block_ids = {

@@ -1,8 +1,9 @@
 """A foundation's stored ``resources`` (§3.4, §9): refreshed when its attributes change.
 
-Callers: foundation create and ``PATCH`` (attributes), and a create job's ``set_value`` write
-(the job writes its runtime id once it has built the effective spec, §12.4). Hardware
-acceptance should call `refresh` too, so bare metal picks up the report's figures.
+Callers: foundation create (:func:`set_new`, from ``store.foundations.create``), ``PATCH``
+(attributes), a create job's ``set_value`` write (the job writes its runtime id once it has
+built the effective spec, §12.4) and hardware acceptance, so bare metal picks up the report's
+figures.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ def of(foundation: orm.Foundation) -> dict[str, int]:
     return {name: int(getattr(foundation, name) or 0) for name in FIELDS}
 
 
-async def _config(
-    session: AsyncSession, foundation: orm.Foundation, *, new: bool
+def _merged(
+    foundation: orm.Foundation,
+    blueprint_chain: list[orm.Blueprint],
+    site_chain: list[orm.Site],
+    structure: orm.Structure | None,
 ) -> dict[str, Any]:
     """The plain keys of the merged config the create job sees (§6.3), cheaply.
 
@@ -34,20 +38,9 @@ async def _config(
     foundation (``cpu_count``, ``memory_size``, ``disk_size``) come out the same.
     ``{}`` when the values do not merge: that must not block an attribute write.
     """
-    structure = (
-        None
-        if new
-        else await session.scalar(
-            select(orm.Structure).where(orm.Structure.foundation == foundation.locator)
-        )
-    )
-    owner = structure if structure is not None else foundation
-    # The chains exactly as the config endpoints load them.
-    chain = await configs._blueprint_chain(session, owner.blueprint)
-    sites = await configs._site_chain(session, owner.site)
     layers = [
-        *(config.Layer(f"blueprint {b.name}", b.config_values) for b in chain),
-        *(config.Layer(f"site {s.name}", s.config_values) for s in sites),
+        *(config.Layer(f"blueprint {b.name}", b.config_values) for b in blueprint_chain),
+        *(config.Layer(f"site {s.name}", s.config_values) for s in site_chain),
     ]
     if structure is not None:
         layers.append(config.Layer(f"structure {structure.hostname}", structure.config_values))
@@ -55,6 +48,18 @@ async def _config(
         return dict(config.merge_layers(layers, list(REGISTRY[foundation.type].class_list)))
     except config.ConfigValueError:
         return {}
+
+
+async def _config(session: AsyncSession, foundation: orm.Foundation) -> dict[str, Any]:
+    """:func:`_merged` for a stored foundation: its structure and both chains are loaded."""
+    structure = await session.scalar(
+        select(orm.Structure).where(orm.Structure.foundation == foundation.locator)
+    )
+    owner = structure if structure is not None else foundation
+    # The chains exactly as the config endpoints load them.
+    chain = await configs._blueprint_chain(session, owner.blueprint)
+    sites = await configs._site_chain(session, owner.site)
+    return _merged(foundation, chain, sites, structure)
 
 
 async def _hardware(session: AsyncSession, foundation: orm.Foundation) -> dict[str, Any] | None:
@@ -65,23 +70,40 @@ async def _hardware(session: AsyncSession, foundation: orm.Foundation) -> dict[s
     return inner if isinstance(inner, dict) else None
 
 
-async def refresh(
-    session: AsyncSession, foundation: orm.Foundation, *, new: bool = False
-) -> list[str]:
-    """Recompute and store a foundation's ``resources``; return the fields that changed.
+def _store(foundation: orm.Foundation, values: dict[str, int]) -> list[str]:
+    changed = [name for name in FIELDS if getattr(foundation, name) != values[name]]
+    for name in changed:
+        setattr(foundation, name, values[name])
+    return changed
 
-    ``new``: the foundation was created in this transaction, so it has no structure and no
-    accepted hardware yet (two queries saved on every create).
+
+def set_new(
+    foundation: orm.Foundation,
+    blueprint_chain: list[orm.Blueprint],
+    site_chain: list[orm.Site],
+) -> None:
+    """Set the ``resources`` of a foundation being created, before its ``INSERT``.
+
+    A new foundation has no structure and no accepted hardware yet, and its creator has
+    just loaded its blueprint chain and site chain (root first, as the config endpoints load
+    them) for its checks: computing here costs no query, and the row is inserted with its
+    ``resources`` instead of being updated right after.
+    """
+    values = REGISTRY[foundation.type].resources(
+        foundation.attributes, _merged(foundation, blueprint_chain, site_chain, None), None
+    )
+    _store(foundation, values)
+
+
+async def refresh(session: AsyncSession, foundation: orm.Foundation) -> list[str]:
+    """Recompute and store a foundation's ``resources``; return the fields that changed.
 
     The version is not bumped: ``resources`` is derived, and the change that caused the
     refresh bumps it already.
     """
     values = REGISTRY[foundation.type].resources(
         foundation.attributes,
-        await _config(session, foundation, new=new),
-        None if new else await _hardware(session, foundation),
+        await _config(session, foundation),
+        await _hardware(session, foundation),
     )
-    changed = [name for name in FIELDS if getattr(foundation, name) != values[name]]
-    for name in changed:
-        setattr(foundation, name, values[name])
-    return changed
+    return _store(foundation, values)

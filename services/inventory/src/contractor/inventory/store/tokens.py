@@ -88,7 +88,7 @@ async def resolve(session: AsyncSession, presented: str) -> orm.Token | None:
     return token if active(token, utcnow()) else None
 
 
-async def authenticate(session: AsyncSession, presented: str) -> tuple[auth.Principal, bool]:
+async def authenticate(session: AsyncSession, presented: str) -> tuple[orm.Token, bool]:
     """Check a bearer token; also say whether its ``last_used_at`` is due for an update.
 
     Raises:
@@ -98,15 +98,17 @@ async def authenticate(session: AsyncSession, presented: str) -> tuple[auth.Prin
     if token is None:
         raise Unauthorized("the bearer token is unknown, expired or revoked")
     last = token.last_used_at
-    return principal_of(token), last is None or utcnow() - last >= LAST_USED_GRANULARITY
+    return token, last is None or utcnow() - last >= LAST_USED_GRANULARITY
 
 
-async def touch(session: AsyncSession, token_id: int) -> None:
-    """Note that a token was used now."""
+async def touch(session: AsyncSession, token_id: int) -> datetime:
+    """Note that a token was used now; return that time."""
+    now = utcnow()
     token = await session.get(orm.Token, token_id)
     if token is not None:
-        token.last_used_at = utcnow()
+        token.last_used_at = now
         await session.flush()
+    return now
 
 
 def principal_of(token: orm.Token) -> auth.Principal:

@@ -1,0 +1,215 @@
+"""The rows a config merge is made of, in one round trip.
+
+A merge reads a site chain (the site and its ancestors, root first), a blueprint chain and the
+target's own rows. Each was a query of its own (the blueprint one loading every blueprint), and
+on PostgreSQL every query is a network round trip. Here one statement brings them: one
+recursive CTE walks the site chain by ``parent``, another the blueprint and its ancestors
+through the JSON ``parents`` lists (``json_array_elements_text`` on PostgreSQL, ``json_each``
+on SQLite, so the statement is built per dialect); a ``UNION ALL`` of keys lists the chain's
+sites (depth ≥ 0) and then the blueprints (depth −1), and each key is ``LEFT JOIN``-ed to its
+row, so a row carries a site or a blueprint, never both, and no row is sent twice. The
+target's own rows join on the depth-0 key only (``NULL`` on the others).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contractor.inventory import orm
+from sqlalchemy import (
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _site_chain_cte(start: Any) -> Any:
+    """The site named by ``start`` (a SQL expression) and its ancestors, with their depth."""
+    chain = (
+        select(orm.Site.name, orm.Site.parent, literal_column("0").label("depth"))
+        .where(orm.Site.name == start)
+        .cte("chain", recursive=True)
+    )
+    return chain.union_all(
+        select(orm.Site.name, orm.Site.parent, chain.c.depth + 1)
+        .join(chain, orm.Site.name == chain.c.parent)
+        .where(chain.c.depth < 16)
+    )
+
+
+def _site_chain_statement() -> Any:
+    chain = _site_chain_cte(bindparam("site_name"))
+    return (
+        select(orm.Site).join(chain, orm.Site.name == chain.c.name).order_by(chain.c.depth.desc())
+    )
+
+
+SITE_CHAIN = _site_chain_statement()
+"""The site ``site_name`` and its ancestors, root first (built once: building the CTE costs
+~1 ms)."""
+
+
+def _blueprint_chain_cte(dialect: str, start: Any) -> Any:
+    """The blueprint named by ``start`` (a SQL expression) and all its ancestors' names."""
+    # Both terms as TEXT: PostgreSQL wants one type, and the names in JSON come as text.
+    found = select(cast(start, Text).label("name")).cte("blueprint_chain", recursive=True)
+    expand = "json_array_elements_text" if dialect == "postgresql" else "json_each"
+    parents = getattr(func, expand)(orm.Blueprint.parents).table_valued("value")
+    step = (
+        select(cast(parents.c.value, Text))
+        .select_from(orm.Blueprint)
+        .join(found, orm.Blueprint.name == found.c.name)
+        .join(parents, true())
+    )
+    return found.union(step)  # UNION, not ALL: a diamond's shared ancestor comes once
+
+
+def _keys(sites: Any, blueprints: Any) -> Any:
+    return union_all(
+        select(sites.c.name.label("site"), null().label("blueprint"), sites.c.depth),
+        select(null(), blueprints.c.name, literal_column("-1")),
+    ).subquery("keys")
+
+
+def _with_chains(sites: Any, blueprints: Any, *extra: Any) -> Any:
+    keys = _keys(sites, blueprints)
+    return (
+        select(orm.Site, orm.Blueprint, *extra)
+        .select_from(keys)
+        .outerjoin(orm.Site, orm.Site.name == keys.c.site)
+        .outerjoin(orm.Blueprint, orm.Blueprint.name == keys.c.blueprint)
+        .order_by(keys.c.depth.desc())
+    ), keys
+
+
+@dataclass(frozen=True)
+class Chains:
+    """A site chain (root first; empty: no such site) and a blueprint with its ancestors.
+
+    ``graph`` is that part of the blueprint graph by name (empty: no such blueprint): all a
+    blueprint chain is made of (see ``configs.chain_of``).
+    """
+
+    sites: list[orm.Site]
+    graph: dict[str, orm.Blueprint]
+
+
+def _chains(rows: Sequence[Any]) -> Chains:
+    return Chains(
+        sites=[row[0] for row in rows if row[0] is not None],
+        graph={row[1].name: row[1] for row in rows if row[1] is not None},
+    )
+
+
+def _for_dialect(build: Callable[[str], Any]) -> Callable[[AsyncSession], Any]:
+    """``build(dialect name)``, built once per dialect (building costs about a millisecond)."""
+    built: dict[str, Any] = {}
+
+    def statement(session: AsyncSession) -> Any:
+        dialect = session.get_bind().dialect.name
+        if dialect not in built:
+            built[dialect] = build(dialect)
+        return built[dialect]
+
+    return statement
+
+
+def _foundation_create_statement(dialect: str) -> Any:
+    taken = (
+        select(orm.Foundation.locator)
+        .where(orm.Foundation.locator == bindparam("locator"))
+        .exists()
+        .label("taken")
+    )
+    statement, _ = _with_chains(
+        _site_chain_cte(bindparam("site_name")),
+        _blueprint_chain_cte(dialect, bindparam("blueprint", type_=String)),
+        taken,
+    )
+    return statement
+
+
+_FOUNDATION_CREATE = _for_dialect(_foundation_create_statement)
+
+
+async def for_foundation_create(
+    session: AsyncSession, site: str, blueprint: str, locator: str
+) -> tuple[Chains, bool | None]:
+    """A new foundation's site and blueprint chains; and whether ``locator`` is taken.
+
+    ``None`` for "taken" when the statement found no row at all (no such site and no such
+    blueprint), which cannot carry the answer.
+    """
+    rows = (
+        await session.execute(
+            _FOUNDATION_CREATE(session),
+            {"site_name": site, "blueprint": blueprint, "locator": locator},
+        )
+    ).all()
+    return _chains(rows), (bool(rows[0].taken) if rows else None)
+
+
+def _structure_statement(dialect: str) -> Any:
+    def of_structure(column: Any) -> Any:
+        return select(column).where(orm.Structure.id == bindparam("structure_id")).scalar_subquery()
+
+    statement, keys = _with_chains(
+        _site_chain_cte(of_structure(orm.Structure.site)),
+        _blueprint_chain_cte(dialect, of_structure(orm.Structure.blueprint)),
+        orm.Structure,
+        orm.Foundation,
+        orm.FoundationHardware,
+    )
+    return (
+        statement.outerjoin(
+            orm.Structure,
+            and_(keys.c.depth == 0, orm.Structure.id == bindparam("structure_id")),
+        )
+        .outerjoin(orm.Foundation, orm.Foundation.locator == orm.Structure.foundation)
+        .outerjoin(
+            orm.FoundationHardware, orm.FoundationHardware.foundation == orm.Foundation.locator
+        )
+    )
+
+
+_STRUCTURE = _for_dialect(_structure_statement)
+
+
+@dataclass(frozen=True)
+class StructureRows:
+    """A structure and the rows its config is made of (see `for_structure`).
+
+    ``hardware`` is the foundation's accepted hardware row, ``None`` when it has none: known
+    absent, which the identity map cannot say (a ``session.get`` of a missing row is a query).
+    """
+
+    structure: orm.Structure
+    foundation: orm.Foundation
+    hardware: orm.FoundationHardware | None
+    chains: Chains
+
+
+async def for_structure(session: AsyncSession, structure_id: int) -> StructureRows | None:
+    """A structure with the rows its config is made of, or ``None`` (no such structure).
+
+    Its foundation and that one's accepted hardware, its site chain and its blueprint chain:
+    one query instead of five.
+    """
+    rows = (await session.execute(_STRUCTURE(session), {"structure_id": structure_id})).all()
+    own = next((row for row in rows if row[2] is not None), None)
+    if own is None:
+        return None
+    structure, foundation, hardware = own[2], own[3], own[4]
+    assert foundation is not None  # a foreign key guarantees it
+    return StructureRows(structure, foundation, hardware, _chains(rows))
