@@ -1,12 +1,10 @@
-"""Pooled PostgreSQL connections: checked on checkout only after sitting idle (db.py)."""
+"""Pooled PostgreSQL connections: each checked on checkout, so a killed one is replaced (db.py)."""
 
 from __future__ import annotations
 
 import asyncpg
-import pytest
 from contractor.servicekit import db
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 
 async def _backend_pid(engine: db.AsyncEngine) -> int:
@@ -15,40 +13,17 @@ async def _backend_pid(engine: db.AsyncEngine) -> int:
     return pid
 
 
-async def _kill(url: str, pid: int) -> None:
-    admin = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-    finally:
-        await admin.close()
-
-
-async def test_idle_connection_killed_under_the_pool_is_replaced(
-    kit_pg_url: str, monkeypatch: pytest.MonkeyPatch
+async def test_connection_killed_under_the_pool_is_replaced_without_an_error(
+    kit_pg_url: str,
 ) -> None:
-    monkeypatch.setattr(db, "IDLE_PING_S", 0.0)  # every checkout counts as idle
     engine = db.create_engine(kit_pg_url)
+    admin = await asyncpg.connect(kit_pg_url.replace("+asyncpg", ""))
     try:
         first = await _backend_pid(engine)
-        await _kill(kit_pg_url, first)
-        second = await _backend_pid(engine)  # the ping found it dead: a new connection
+        assert await _backend_pid(engine) == first  # kept in the pool and reused
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        second = await _backend_pid(engine)  # the check found it dead: a new connection
         assert second != first
     finally:
-        await engine.dispose()
-
-
-async def test_busy_connection_is_not_pinged(
-    kit_pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db, "IDLE_PING_S", 3600.0)  # never idle long enough to be pinged
-    engine = db.create_engine(kit_pg_url)
-    try:
-        first = await _backend_pid(engine)
-        await _kill(kit_pg_url, first)
-        # Not pinged, so the dead connection is used and its statement fails once ...
-        with pytest.raises(DBAPIError):
-            await _backend_pid(engine)
-        # ... after which the pool has dropped it and the next checkout reconnects.
-        assert await _backend_pid(engine) != first
-    finally:
+        await admin.close()
         await engine.dispose()

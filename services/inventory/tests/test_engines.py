@@ -9,8 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 from contractor.inventory import orm
-from contractor.inventory.engines import create_engine
 from contractor.servicekit import testing
+from contractor.servicekit.db import create_engine
 from fastapi import FastAPI
 from sqlalchemy import text
 

@@ -7,14 +7,13 @@ up front turns lock upgrades (which fail with "database is locked") into plain w
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, event, make_url
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,12 +21,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PREPARED_STATEMENT_CACHE = 500
-IDLE_PING_S = 1.0
-"""A pooled connection unused for longer than this is pinged before it is handed out."""
-_LAST_CHECKIN = "contractor.last_checkin"
+POOL_SIZE = 15
+"""Connections per process: SQLAlchemy's default ceiling (5 + 10 overflow), all kept."""
+_FRESH = "contractor.fresh"
 
 
 def is_sqlite(url: str) -> bool:
@@ -52,11 +52,13 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
         engine = create_async_engine(
             url,
             echo=echo,
+            pool_size=POOL_SIZE,
+            max_overflow=0,
             # Hot statements with expanding IN lists come in many lengths; the default cache
             # of 100 prepared statements per connection thrashes and re-prepares them.
             connect_args={"prepared_statement_cache_size": PREPARED_STATEMENT_CACHE},
         )
-        _ping_when_idle(engine)
+        _check_on_checkout(engine)
         return engine
     path = make_url(url).database
     if path and path != ":memory:" and not path.startswith("file:"):
@@ -68,29 +70,38 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
     return engine
 
 
-def _ping_when_idle(engine: AsyncEngine) -> None:
-    """Check a pooled connection on checkout only if it sat unused for ``IDLE_PING_S``.
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Check each pooled connection before use, in one round trip.
 
-    A stale connection (the database restarted) is replaced before a request uses it, like
-    ``pool_pre_ping``, but a busy connection is not pinged: the ping is three round trips
-    (``BEGIN``, ``;``, ``ROLLBACK``), as much as a small transaction. A connection that breaks
-    while busy fails its statement, and SQLAlchemy then invalidates every connection of the
-    pool that is older, so the next checkouts reconnect.
+    Connections a database restart left stale are replaced without failing requests, as
+    ``pool_pre_ping`` does. But SQLAlchemy's check on asyncpg wraps its ``;`` in ``BEGIN`` …
+    ``ROLLBACK`` unless the connection is in autocommit at checkout (for pgbouncer's transaction
+    mode, SQLAlchemy issue 10226): three round trips before every transaction, as much as a
+    small transaction costs. Here the check is one ``SELECT 1`` by the simple query protocol:
+    one round trip and no prepared statement, which pgbouncer's transaction mode cannot take
+    either (not ``;``: asyncpg fails on the empty query's answer in the simple protocol). A
+    failed check raises ``InvalidatePoolError``, as SQLAlchemy's own does: the pool drops every
+    connection older than now and checks out a new one. A connection just made is not checked.
+
+    The pool keeps every connection it opens (``POOL_SIZE``, no overflow): SQLAlchemy's
+    default (5 kept, 10 more opened for a burst and closed on return) makes a steady load of 6
+    to 15 concurrent transactions open and close connections all the time, each a TCP
+    connection, an authentication and statements prepared again.
     """
+    pool = engine.sync_engine.pool
 
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if time.monotonic() - record.info.get(_LAST_CHECKIN, 0.0) < IDLE_PING_S:
+    @event.listens_for(pool, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_FRESH] = True
+
+    @event.listens_for(pool, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.pop(_FRESH, False):
             return
         try:
-            dbapi_connection.ping()
-        except Exception as exc:
-            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_LAST_CHECKIN] = time.monotonic()
+            await_(proxy.driver_connection.execute("SELECT 1"))
+        except Exception as error:  # any failure: the connection is not fit for use
+            raise InvalidatePoolError(f"liveness check failed: {error!r}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:

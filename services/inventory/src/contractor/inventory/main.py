@@ -10,10 +10,9 @@ from contextlib import asynccontextmanager
 from contractor.inventory import api, deps, migrate, orm, problems, retention
 from contractor.inventory.config import ConfigRenderer
 from contractor.inventory.encryption import secret_box
-from contractor.inventory.engines import create_engine
 from contractor.inventory.settings import Settings
 from contractor.inventory.token_cache import TokenCache
-from contractor.servicekit.db import create_session_factory, is_sqlite
+from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
 from contractor.servicekit.limits import MIB, BodyRule, RequestLimits
