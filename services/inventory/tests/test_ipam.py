@@ -308,6 +308,28 @@ async def test_a_kept_hint_follows_deletes_and_later_imports(
     assert await _hint(app, blk["id"]) == 2500
 
 
+async def test_deleting_a_structure_frees_its_offsets_for_the_next_allocation(
+    app: FastAPI, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+) -> None:
+    admin, op = as_role("admin"), as_role("operator")
+    await seed.foundation(op, "f1")
+    await seed.foundation(op, "f2")
+    web = (await seed.structure(op, "web01", "f1"))["id"]
+    db = (await seed.structure(op, "db01", "f2"))["id"]
+    blk = (await _block(client, admin, "small", "10.20.0.0", 24)).json()
+    path = f"/api/v1/address-blocks/{blk['id']}"
+    taken = []
+    for owner in (web, web, db):
+        body = {"structure": owner, "interface_name": "eth0"}
+        r = await client.post(f"{path}/next-free", json=body, headers=op)
+        assert r.status_code == 201, r.text
+        taken.append(r.json()["offset"])
+    assert taken == [1, 2, 3] and await _hint(app, blk["id"]) == 4
+    assert (await client.delete(f"/api/v1/structures/{web}", headers=admin)).status_code == 204
+    assert await _hint(app, blk["id"]) == 1  # web01's offsets are free again
+    assert (await client.get(f"{path}/next-free", headers=op)).json()["offset"] == 1
+
+
 async def test_networks_and_links(
     client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any]
 ) -> None:

@@ -213,6 +213,7 @@ async def delete(session: AsyncSession, structure: orm.Structure, expected: int 
     await session.execute(
         sql_delete(orm.DockerPort).where(orm.DockerPort.structure == structure.id)
     )
+    await _release_hints(session, structure)
     # Pointers first: an address may point to another address of the same structure.
     await session.execute(
         sql_delete(orm.Address).where(
@@ -223,6 +224,29 @@ async def delete(session: AsyncSession, structure: orm.Structure, expected: int 
     await session.execute(sql_delete(orm.Interface).where(orm.Interface.structure == structure.id))
     await session.delete(structure)
     await session.flush()
+
+
+async def _release_hints(session: AsyncSession, structure: orm.Structure) -> None:
+    """Bring each block's ``free_hint`` down to the lowest offset the delete frees.
+
+    The hint promises that every offset below it is taken; freed offsets below it would
+    otherwise never be handed out again. Blocks are locked in id order, as allocations do.
+    """
+    rows = await session.execute(
+        select(orm.Address.address_block, orm.Address.offset).where(
+            orm.Address.structure == structure.id,
+            orm.Address.address_block.is_not(None),
+            orm.Address.offset.is_not(None),
+        )
+    )
+    lowest: dict[int, bytes] = {}
+    for block_id, offset in rows.all():  # a structure has a handful (PostgreSQL has no min(bytea))
+        if block_id is not None and offset is not None:
+            lowest[block_id] = min(offset, lowest.get(block_id, offset))
+    for block_id in sorted(lowest):
+        block = await session.get(orm.AddressBlock, block_id, with_for_update=True)
+        if block is not None and block.free_hint is not None and lowest[block_id] < block.free_hint:
+            block.free_hint = lowest[block_id]
 
 
 async def removed_with(
