@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -322,6 +323,35 @@ async def _post_again(foreman: FakeForeman, body: dict[str, object]) -> str:
 
 
 class TestShutdownWithForemanDown:
+    async def test_outcomes_are_spooled_while_an_earlier_post_keeps_failing(
+        self, foreman: FakeForeman, make_agent: MakeAgent, plugins: Plugins
+    ) -> None:
+        """A SIGKILL at any moment loses no finished outcome: each is on disk before any wait."""
+        foreman.fail_next("result", *[problem(503, "unavailable")] * 10_000)
+        foreman.fail_next("results", *[problem(503, "unavailable")] * 10_000)
+        first = foreman.add_task("gate", "hold", {"key": "early"})
+        second = foreman.add_task("gate", "hold", {"key": "later"})
+        slow = Pacing(backoff_base_s=0.01, backoff_cap_s=0.02, heartbeat_s=0.05, drain_s=0.5)
+        agent = make_agent(slow, grace=0.2)
+        state_dir = agent.settings.agent.state_dir
+        async with running(agent):
+            await foreman.wait_until(lambda: plugins.gate.running == 2)
+            plugins.gate.gate("early").set()
+            await foreman.wait_until(
+                lambda: bool(foreman.calls("result") or foreman.calls("results"))
+            )
+            plugins.gate.gate("later").set()  # finishes while the first post keeps failing
+
+            def both_on_disk() -> bool:  # what a restart after SIGKILL would find
+                found = set()  # read only: Spool.load() would tidy the directory under the agent
+                for path in (state_dir / "spool").glob("*.jsonl"):
+                    lines = path.read_text(encoding="utf-8").splitlines()
+                    found |= {json.loads(line)["task_id"] for line in lines if line.strip()}
+                return found == {first.id, second.id}
+
+            await foreman.wait_until(both_on_disk)
+            agent.request_stop()
+
     async def test_unposted_outcomes_stay_spooled_for_the_next_start(
         self, foreman: FakeForeman, make_agent: MakeAgent, plugins: Plugins
     ) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from subcontractor.agent.runtime import Runtime, wait_or_stop
 from subcontractor.errors import ForemanRefused
@@ -20,7 +21,26 @@ MAX_BATCH = 500
 
 
 async def run_outcome_loop(rt: Runtime, receive: MemoryObjectReceiveStream[Outcome]) -> None:
-    """Post outcomes as they come, batching those ready together, until the stream closes."""
+    """Spool outcomes as they come and post them, until the stream closes.
+
+    Two parts run side by side: one makes each batch durable the moment it is ready, the other
+    posts what is spooled (retrying while foreman is away, several spooled batches in one post).
+    So an outcome never waits in memory behind a post that keeps failing: a SIGKILL then loses
+    nothing the agent finished, and the next start posts it from the spool.
+    """
+    spooled_send, spooled_receive = anyio.create_memory_object_stream[list[Outcome]](math.inf)
+    async with anyio.create_task_group() as group:
+        group.start_soon(_post_spooled, rt, spooled_receive)
+        async with spooled_send:
+            await _spool_batches(rt, receive, spooled_send)
+
+
+async def _spool_batches(
+    rt: Runtime,
+    receive: MemoryObjectReceiveStream[Outcome],
+    spooled: MemoryObjectSendStream[list[Outcome]],
+) -> None:
+    """Gather the outcomes ready within the batch window, spool them, hand them to posting."""
     async with receive:
         try:
             async for first in receive:
@@ -32,9 +52,28 @@ async def run_outcome_loop(rt: Runtime, receive: MemoryObjectReceiveStream[Outco
                         except anyio.EndOfStream:  # shutting down: post what we have
                             break
                 await _spool(rt, batch)
-                await deliver(rt, batch)
+                await spooled.send(batch)
         finally:
             _spool_leftovers(rt, receive)
+
+
+async def _post_spooled(rt: Runtime, spooled: MemoryObjectReceiveStream[list[Outcome]]) -> None:
+    """Post spooled batches in order; batches that piled up meanwhile go in one post."""
+    pending: list[Outcome] = []
+    async with spooled:
+        while True:
+            if not pending:
+                try:
+                    pending = await spooled.receive()
+                except anyio.EndOfStream:
+                    return
+            while len(pending) < MAX_BATCH:
+                try:
+                    pending += spooled.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            batch, pending = pending[:MAX_BATCH], pending[MAX_BATCH:]
+            await deliver(rt, batch)
 
 
 def _spool_leftovers(rt: Runtime, receive: MemoryObjectReceiveStream[Outcome]) -> None:
