@@ -106,6 +106,31 @@ class TestCancelWithCleanup:
         r = await client.post("/api/v1/foundations/sim1/jobs", json={"script": "create"})
         assert r.status_code == 201, r.text
 
+    async def test_outcomes_of_a_canceled_job_settle_through_batched_results(
+        self, client: httpx.AsyncClient, inventory: FakeInventory
+    ) -> None:
+        agent = TestAgent(client)
+        await agent.register()
+        job = await start_job(client, inventory, CREATE)
+        create = await agent.next_task()
+        await agent.heartbeat(create, "started")
+        await act(client, job["id"], "cancel")
+
+        async def batched(task: dict[str, Any], data: dict[str, Any]) -> None:
+            item = {"task_id": task["id"], "attempt": task["attempt"], "outcome": "result"}
+            r = await agent.call(
+                "/results", {"agent_id": agent.agent_id, "items": [{**item, "data": data}]}
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["items"][0]["status"] == "recorded", r.text
+
+        await batched(create, {"id": "vm-1"})  # queues the cleanup
+        undo = await next_cleanup(agent, create)
+        await batched(undo, {"destroyed": True})  # logs it and releases the slot
+        await released(client, inventory, job["id"])
+        actions = [e["action"] for e in await log_actions(client, job["id"])]
+        assert "cleanup_settled" in actions
+
     async def test_failed_cleanup_is_logged_and_the_slot_released(
         self, client: httpx.AsyncClient, inventory: FakeInventory
     ) -> None:

@@ -11,6 +11,7 @@ from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -106,6 +107,11 @@ async def finish(
         timeline.mark(session, task.job_id, now, "task.settled", detail)
     await wake(session, job, task, rt, now)
     if job is not None and job.state == JobState.CANCELED.value:
+        # The cleanup and the slot release read the job's snapshot, which ``lock_many``
+        # leaves unloaded (an unloaded attribute cannot be loaded implicitly under asyncio).
+        unloaded = [c.key for c in UNUSED_WHEN_SETTLING if c.key in sa_inspect(job).unloaded]
+        if unloaded:
+            await session.refresh(job, attribute_names=unloaded)
         await cleanup.settled(session, job, task, rt, now)  # spec §2.7
 
 
