@@ -145,3 +145,22 @@ async def _issue_admin(app: FastAPI) -> tuple[int, str]:
             session, name="admin", role=Role.ADMIN, sites=None, expires_at=None, created_by="t"
         )
     return token.id, presented
+
+
+async def test_revocation_on_one_replica_reaches_another_at_once(
+    pg_url: str, settings_for: SettingsFor, token_for: Callable[..., Any]
+) -> None:
+    """Two replicas, one PostgreSQL: the revoking one NOTIFYs, the other's cache forgets."""
+    await testing.wipe_tables(pg_url, orm.Base.metadata)
+    long_ttl = settings_for(pg_url, token_cache_s=30)  # only the NOTIFY can make it forget
+    async with replica(long_ttl) as (revoker, a), replica(long_ttl) as (_, b):
+        admin = _bearer(await token_for(revoker, Role.ADMIN))
+        token_id, presented = await _issue(revoker)
+        await asyncio.sleep(0.5)  # both LISTEN connections are up
+        assert (await b.get("/api/v1/sites", headers=_bearer(presented))).status_code == 200
+        assert (await a.delete(f"/api/v1/tokens/{token_id}", headers=admin)).status_code == 204
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.0
+        while (await b.get("/api/v1/sites", headers=_bearer(presented))).status_code == 200:
+            assert loop.time() < deadline, "the other replica still accepts the revoked token"
+            await asyncio.sleep(0.02)

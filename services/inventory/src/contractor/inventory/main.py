@@ -11,12 +11,13 @@ from contractor.inventory import api, deps, migrate, orm, problems, retention
 from contractor.inventory.config import ConfigRenderer
 from contractor.inventory.encryption import secret_box
 from contractor.inventory.settings import Settings
+from contractor.inventory.token_cache import CHANNEL as TOKENS_CHANNEL
 from contractor.inventory.token_cache import TokenCache
 from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
 from contractor.servicekit.limits import MIB, BodyRule, RequestLimits
-from contractor.servicekit.outbox import FeedSignal, listen_forever, session_info
+from contractor.servicekit.outbox import FeedSignal, listen, session_info
 from fastapi import FastAPI
 
 API_PREFIX = "/api/v1"
@@ -56,7 +57,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     sessions, settings.event_retention_days, settings.event_purge_interval_s
                 )
             )
-            listener = asyncio.create_task(listen_forever(engine, FEED_CHANNEL, signal))
+            token_cache: TokenCache = app.state.token_cache
+
+            def listening_again() -> None:  # what was missed meanwhile: wake readers, re-check
+                signal.notify()
+                token_cache.forget_all()
+
+            handlers = {
+                FEED_CHANNEL: lambda _payload: signal.notify(),
+                TOKENS_CHANNEL: token_cache.on_revoked,
+            }
+            listener = asyncio.create_task(listen(engine, handlers, listening_again))
             try:
                 yield
             finally:

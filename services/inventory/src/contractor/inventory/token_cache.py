@@ -5,12 +5,13 @@ checkout (with its pre-ping) and a query, a fixed cost as large as many routes' 
 successful check is kept here for ``ttl_s`` seconds (``Settings.token_cache_s``) under the
 token's id, with the secret's hash, expiry and last use: a hit verifies the presented secret
 against that hash and the expiry against the clock exactly as the database check would, so only
-a *revocation* can be seen late, and only one made by another replica (or behind the API's
-back): a revocation through this process's API calls :meth:`TokenCache.forget` after its commit
-and is refused from the next request on. Elsewhere it takes effect within ``ttl_s`` (1 s by
-default; 0 turns the cache off), well inside the 30 s foreman already trusts an introspection
-answer for. Failed checks are never cached: an unknown, wrong or revoked token always goes to
-the database.
+a *revocation* could be seen late. A revocation through this process's API calls
+:meth:`TokenCache.forget` after its commit and is refused from the next request on; the same
+transaction sends ``NOTIFY inventory_tokens, '<id>'`` (PostgreSQL), and every replica's LISTEN
+connection makes its cache forget the token as the commit lands. A replica whose listening
+connection was lost drops its whole cache when it listens again. What is left is a revocation
+made behind the API's back, seen within ``ttl_s`` (1 s by default; 0 turns the cache off).
+Failed checks are never cached: an unknown, wrong or revoked token always goes to the database.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import Unauthorized
 
 MAX_ENTRIES = 1024
+CHANNEL = "inventory_tokens"
+"""PostgreSQL ``NOTIFY`` channel of revocations: every replica's cache forgets the token."""
 
 
 @dataclass
@@ -101,3 +104,15 @@ class TokenCache:
         """Drop a token (it was revoked): its next use is checked against the database."""
         self._entries.pop(token_id, None)
         self._epoch += 1
+
+    def forget_all(self) -> None:
+        """Drop every token (revocations may have been missed while not listening)."""
+        self._entries.clear()
+        self._epoch += 1
+
+    def on_revoked(self, payload: str) -> None:
+        """A revocation announced by a replica (``NOTIFY`` on :data:`CHANNEL`, the token id)."""
+        try:
+            self.forget(int(payload))
+        except ValueError:
+            self.forget_all()

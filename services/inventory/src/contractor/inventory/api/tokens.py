@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from contractor.inventory import store
+from contractor.inventory import token_cache as token_cache_module
 from contractor.inventory.deps import Admin, Caller, Id, Service, SessionDep
 from contractor.inventory.schemas.tokens import (
     IntrospectRequest,
@@ -14,6 +15,7 @@ from contractor.inventory.schemas.tokens import (
     TokenRead,
 )
 from contractor.inventory.token_cache import TokenCache
+from contractor.servicekit.outbox import notify_on_commit
 from contractor.servicekit.pagination import Limit, Page
 from fastapi import APIRouter, Query, Request, Response
 
@@ -94,6 +96,8 @@ async def revoke_token(token_id: Id, request: Request, session: SessionDep, call
     async with session.begin():
         token = await store.tokens.get(session, token_id)
         if store.tokens.revoke(token):
+            # Every replica's token cache forgets it as this commits (token_cache.py).
+            notify_on_commit(session, [token_cache_module.CHANNEL], str(token.id))
             await store.events.append(
                 session,
                 "token.revoked",
