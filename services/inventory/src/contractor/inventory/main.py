@@ -59,9 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             token_cache: TokenCache = app.state.token_cache
 
+            listened = False
+
             def listening_again() -> None:  # what was missed meanwhile: wake readers, re-check
+                nonlocal listened
                 signal.notify()
-                token_cache.forget_all()
+                if listened:  # revocations may have been missed while not listening
+                    token_cache.forget_all()
+                listened = True
 
             handlers = {
                 FEED_CHANNEL: lambda _payload: signal.notify(),
