@@ -101,13 +101,19 @@ async def _call(
         answer = await inventory.job_call(
             job_id=job_id, call_id=call_id, op=op, params=dict(params.get("params") or {})
         )
-        body: dict[str, Any] = {"answer": answer}
-        if target is not None:
-            body["snapshot"] = await inventory.snapshot(*target)
     except InventoryUnavailable as exc:
         return "retry", {"message": exc.detail}  # the repeat has the same call id: idempotent
     except InventoryProblem as exc:
         return "failed", _failure(exc)
+    body: dict[str, Any] = {"answer": answer}
+    if target is not None:
+        try:
+            body["snapshot"] = await inventory.snapshot(*target)
+        except InventoryUnavailable as exc:
+            return "retry", {"message": exc.detail}  # the call repeats idempotently, then this
+        except InventoryProblem:
+            logger.warning("no refreshed snapshot after %s for job %s", op, job_id)
+            # The call took effect: the job goes on with the snapshot it has.
     return "succeeded", body
 
 

@@ -189,6 +189,9 @@ async def preview_next_free(
     block = await store.address_blocks.get(session, block_id)
     known, offset = await store.address_blocks.free_at_hint(session, block)
     if not known:
+        # Give the reader's connection back first: holding it while the writer waits for
+        # another could exhaust the pool under many concurrent previews.
+        await session.close()
         async with request.app.state.sessions() as writer, writer.begin():
             offset = await store.address_blocks.remember_first_free(writer, block_id)
     if offset is None:

@@ -230,7 +230,7 @@ async def _release_hints(session: AsyncSession, structure: orm.Structure) -> Non
     """Bring each block's ``free_hint`` down to the lowest offset the delete frees.
 
     The hint promises that every offset below it is taken; freed offsets below it would
-    otherwise never be handed out again. Blocks are locked in id order, as allocations do.
+    otherwise never be handed out again.
     """
     rows = await session.execute(
         select(orm.Address.address_block, orm.Address.offset).where(
@@ -244,7 +244,15 @@ async def _release_hints(session: AsyncSession, structure: orm.Structure) -> Non
         if block_id is not None and offset is not None:
             lowest[block_id] = min(offset, lowest.get(block_id, offset))
     for block_id in sorted(lowest):
-        block = await session.get(orm.AddressBlock, block_id, with_for_update=True)
+        # SKIP LOCKED: an allocation holding the block may be waiting for this structure's row
+        # (its address's foreign key); waiting for it in turn would deadlock. A block skipped
+        # keeps its hint: those offsets are not handed out again, but none twice either.
+        block = await session.scalar(
+            select(orm.AddressBlock)
+            .where(orm.AddressBlock.id == block_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
         if block is not None and block.free_hint is not None and lowest[block_id] < block.free_hint:
             block.free_hint = lowest[block_id]
 
