@@ -262,9 +262,13 @@ async def test_notify_on_commit_sends_after_commit_with_payload(kit_pg_url: str)
             channel, lambda _c, _p, ch, payload: heard.append((ch, payload))
         )
     try:
-        async with sessions() as session, session.begin():
-            outbox.notify_on_commit(session, ["kit_a"], "r1")
-            await session.rollback()  # a rolled-back transaction notifies nobody
+        async with sessions() as session:
+            async with session.begin():
+                outbox.notify_on_commit(session, ["kit_a"], "r1")
+                outbox.insert_on_commit(session, notes, {"body": "r1"})
+                await session.rollback()  # a rolled-back transaction notifies nobody ...
+            async with session.begin():
+                await session.execute(text("SELECT 1"))  # ... nor the session's next one
         async with sessions() as session, session.begin():
             outbox.notify_on_commit(session, ["kit_a", "kit_b"], "r2")
             await outbox.append(session, events, new("with-event"))  # one statement for both
@@ -275,6 +279,7 @@ async def test_notify_on_commit_sends_after_commit_with_payload(kit_pg_url: str)
                 break
             await asyncio.sleep(0.02)
         assert sorted(heard) == [("kit_a", "r2"), ("kit_b", "r2"), ("kit_b", "r3")]
+        assert "r1" not in await _notes(sessions)
     finally:
         await listener.close()
         await engine.dispose()

@@ -258,7 +258,16 @@ def _notify_params(notify: dict[str, str]) -> dict[str, list[str]]:
 
 
 def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
-    """``after_soft_rollback``: forget events appended inside the rolled-back transaction."""
+    """``after_soft_rollback``: forget what was added inside the rolled-back transaction.
+
+    A root rollback forgets everything still pending, notifications included (rows added before
+    the transaction began, with no owner, belonged to it too); a savepoint's, only its own.
+    """
+    if previous.parent is None and not previous.nested:
+        if session.info.get(_PENDING_INFO_KEY):
+            session.info[_PENDING_INFO_KEY] = []
+        session.info.pop(_NOTIFY_INFO_KEY, None)
+        return
     pending: list[_Pending] = session.info.get(_PENDING_INFO_KEY) or []
     if pending:
         session.info[_PENDING_INFO_KEY] = [p for p in pending if not _within(p.owner, previous)]
