@@ -283,6 +283,9 @@ def build_app(fake: FakeInventory) -> FastAPI:
     @app.delete("/api/v1/{collection}/{key}/job")
     async def release(collection: str, key: str, job_id: int) -> Any:
         fake.calls.append(("release", key, job_id))
+        if fake.unavailable > 0:
+            fake.unavailable -= 1
+            return JSONResponse({"detail": "down"}, status_code=503)
         target = find(collection, key)
         if target is not None and target.slot == job_id:
             target.slot = None

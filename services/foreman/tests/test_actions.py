@@ -269,3 +269,21 @@ class TestRetention:
         assert (await client.get(f"/api/v1/jobs/{job['id']}")).status_code == 404
         log = (await client.get(f"/api/v1/jobs/{job['id']}/log")).json()["items"]
         assert log[-1]["action"] == "expire"
+
+    async def test_canceled_job_still_releasing_its_slot_is_kept(
+        self, client: httpx.AsyncClient, app: Any, inventory: FakeInventory, clock: Any
+    ) -> None:
+        from contractor.foreman.loops import retention
+
+        inventory.unavailable = 10_000  # inventory is away: the slot release keeps retrying
+        job = await start(client, inventory, PAUSE)
+        await job_in(client, job["id"], "paused")
+        await act(client, job["id"], "cancel")
+        clock.advance(31 * 86400)
+        state = app.state
+        assert await retention.expire_once(state.sessions, state.runtime) == 0
+        after = (await client.get(f"/api/v1/jobs/{job['id']}")).json()
+        assert after["state"] == "canceled" and after["release_pending"] is True
+        inventory.unavailable = 0
+        await released(client, job["id"])
+        assert await retention.expire_once(state.sessions, state.runtime) == 1

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from contractor.foreman import orm
+from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import events, jobs, log
@@ -52,9 +53,13 @@ async def expire_once(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -
                 )
             )
         )
+    expired = 0
     for job_id in old:
         async with sessions() as session, session.begin():
             job = await jobs.get_locked(session, job_id)
+            if await cleanup.release_pending(session, job):
+                continue  # its slot release is still being retried: deleting it would leak it
+            expired += 1
             await log.append(
                 session, job.id, at=now, actor=ACTOR, action="expire", from_state=job.state
             )
@@ -77,4 +82,4 @@ async def expire_once(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -
             await session.delete(job)
     async with sessions() as session, session.begin():
         await session.execute(delete(orm.JobLog).where(orm.JobLog.at < failed_before))
-    return len(old)
+    return expired
