@@ -29,15 +29,21 @@ async def test_listener_survives_a_killed_connection(
     engine = create_engine(pg_url)
     rt = Runtime(settings=make_settings(pg_url, "http://127.0.0.1:9"), clock=SystemClock())
     stop = asyncio.Event()
-    loop_task = asyncio.create_task(listener.run(engine, rt, stop))
     admin = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
+    others = {
+        r["pid"]
+        for r in await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )
+    }  # connections of anything else: never the listener's
+    loop_task = asyncio.create_task(listener.run(engine, rt, stop))
 
     async def listening_pids() -> list[int]:
         rows = await admin.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND (query LIKE 'LISTEN%' OR query = 'SELECT 1')"
         )
-        return [r["pid"] for r in rows]
+        return [r["pid"] for r in rows if r["pid"] not in others]
 
     try:
         [first] = await eventually(listening_pids)
