@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contractor.foreman.runner.writes import WriteBatch, copy_json
+from contractor.foreman.runner.writes import WriteBatch
+from contractor.servicekit.jsontree import copy_json
 
 
 def test_copy_is_equal_and_independent_at_every_level() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from contractor.inventory.config.errors import ConfigValueError
 from contractor.inventory.config.keys import ParsedKey, parse_key
+from contractor.servicekit.jsontree import copy_json
 
 ConfigMap = dict[str, Any]
 """A config map: JSON-compatible values under string names, in insertion order."""
@@ -39,23 +39,8 @@ def apply_layer(
     classes = tuple(class_list)
     for key in sorted(parsed, key=lambda item: item.rank):
         if key.applies_to(classes):
-            _apply_key(config, key, _copied(values[key.key]))
+            _apply_key(config, key, copy_json(values[key.key]))
     return config
-
-
-def _copied(value: Any) -> Any:
-    """A deep copy of a JSON-like value; ``copy.deepcopy`` for anything else.
-
-    Stored values are JSON (str, numbers, bools, None, lists, objects): copying them by type
-    costs a fraction of ``deepcopy``'s memo and dispatch on every value of every layer.
-    """
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if type(value) is list:
-        return [_copied(item) for item in value]
-    if type(value) is dict:
-        return {k: _copied(v) for k, v in value.items()}
-    return copy.deepcopy(value)
 
 
 def _apply_key(config: ConfigMap, key: ParsedKey, value: Any) -> None:
