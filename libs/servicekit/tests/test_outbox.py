@@ -283,3 +283,17 @@ async def test_notify_on_commit_sends_after_commit_with_payload(kit_pg_url: str)
     finally:
         await listener.close()
         await engine.dispose()
+
+
+async def test_call_after_commit_runs_on_commit_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    called: list[str] = []
+    async with sessions() as session:
+        async with session.begin():
+            outbox.call_after_commit(session, lambda: called.append("rolled back"))
+            await session.rollback()
+        async with session.begin():
+            outbox.call_after_commit(session, lambda: called.append("committed"))
+            assert called == []  # not before the commit
+    assert called == ["committed"]

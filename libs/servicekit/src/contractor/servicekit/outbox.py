@@ -18,7 +18,7 @@ being reused.
 
 **Waking readers.** Waiting readers hold no database connection: they sleep on an in-process
 :class:`FeedSignal`, set after every commit that appended events. Writers on PostgreSQL also
-``NOTIFY`` the service's channel, and every replica runs :func:`listen_forever`, one ``LISTEN``
+``NOTIFY`` the service's channel, and every replica runs :func:`listen`, one ``LISTEN``
 connection that sets the signal when another replica commits events. Readers still re-query at
 the latest every ``poll_interval`` seconds, which covers a notification lost while the listening
 connection was being re-established.
@@ -63,6 +63,7 @@ CHANNEL_INFO_KEY = "contractor.feed_channel"
 _PENDING_INFO_KEY = "contractor.outbox_pending"
 _WROTE_INFO_KEY = "contractor.outbox_wrote"
 _NOTIFY_INFO_KEY = "contractor.outbox_notify"
+_CALLBACKS_INFO_KEY = "contractor.outbox_after_commit"
 
 
 class FeedSignal:
@@ -188,6 +189,16 @@ def notify_on_commit(session: AsyncSession, channels: list[str], payload: str = 
         wanted[channel] = payload
 
 
+def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` in this process once the transaction commits (not if it rolls back).
+
+    In-process wake-ups ride the commit hooks the outbox installs once per session, so a
+    transaction that wakes someone registers no event listener of its own.
+    """
+    _hooked(session)
+    session.info.setdefault(_CALLBACKS_INFO_KEY, []).append(callback)
+
+
 def _hooked(session: AsyncSession) -> list[_Pending]:
     """The session's pending events, with the commit hooks installed on first use."""
     pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
@@ -267,6 +278,7 @@ def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
         if session.info.get(_PENDING_INFO_KEY):
             session.info[_PENDING_INFO_KEY] = []
         session.info.pop(_NOTIFY_INFO_KEY, None)
+        session.info.pop(_CALLBACKS_INFO_KEY, None)
         return
     pending: list[_Pending] = session.info.get(_PENDING_INFO_KEY) or []
     if pending:
@@ -282,23 +294,15 @@ def _within(owner: SessionTransaction | None, ended: SessionTransaction) -> bool
 
 
 def _after_commit(session: Session) -> None:
-    if session.in_nested_transaction() or not session.info.pop(_WROTE_INFO_KEY, False):
+    if session.in_nested_transaction():
+        return
+    for callback in session.info.pop(_CALLBACKS_INFO_KEY, ()):
+        callback()
+    if not session.info.pop(_WROTE_INFO_KEY, False):
         return
     signal = session.info.get(SIGNAL_INFO_KEY)
     if isinstance(signal, FeedSignal):
         signal.notify()
-
-
-async def listen_forever(
-    engine: AsyncEngine, channel: str, signal: FeedSignal, *, check_s: float = 5.0
-) -> None:
-    """Wake this replica's feed readers on every ``NOTIFY channel`` (PostgreSQL; cancel to stop).
-
-    Returns at once on SQLite, where one process owns the database.
-    """
-    await listen(
-        engine, {channel: lambda _payload: signal.notify()}, signal.notify, check_s=check_s
-    )
 
 
 async def listen(

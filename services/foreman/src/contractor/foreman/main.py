@@ -33,9 +33,9 @@ from contractor.foreman.store.jobs import TRANSITION_COUNTER
 from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
-from contractor.servicekit.outbox import FeedSignal, listen_forever, session_info
+from contractor.servicekit.outbox import FeedSignal, session_info
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 API_PREFIX = "/api/v1"
 FEED_CHANNEL = "foreman_events"
@@ -80,9 +80,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.feed = Feed(sessions, orm.events, signal, settings.feed_poll_interval_s)
             app.state.loops = loops
             app.state.metrics = rt.metrics
-            feed_listener = asyncio.create_task(listen_forever(engine, FEED_CHANNEL, signal))
+            # One LISTEN connection: the events feed and the loops' wake-ups (polls use them too).
+            feed_listener = asyncio.create_task(
+                listener.run(engine, rt, stop, feed=(FEED_CHANNEL, signal))
+            )
             if settings.run_loops:
-                loops.extend(_start_loops(settings, rt, sessions, inventory, engine, stop))
+                loops.extend(_start_loops(settings, rt, sessions, inventory, stop))
             yield
         finally:
             stop.set()
@@ -119,7 +122,6 @@ def _start_loops(
     rt: Runtime,
     sessions: async_sessionmaker[AsyncSession],
     inventory: InventoryClient,
-    engine: AsyncEngine,
     stop: asyncio.Event,
 ) -> list[asyncio.Task[None]]:
     """Start the background loops of spec §3.1; the inventory feed comes last."""
@@ -132,7 +134,5 @@ def _start_loops(
     work.append(prerequisites.run(sessions, rt, inventory, stop))
     work.append(retention.run(sessions, rt, stop))
     work.append(agent_status.run(sessions, rt, stop))
-    if not sqlite:
-        work.append(listener.run(engine, rt, stop))
     work.append(inventory_feed.run(inventory, rt, stop))
     return [asyncio.create_task(w) for w in work]

@@ -7,7 +7,6 @@ import collections
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +15,7 @@ from contractor.foreman.encryption import SecretBox
 from contractor.foreman.metrics import Metrics
 from contractor.foreman.settings import Settings
 from contractor.foreman.store import agents
-from contractor.servicekit.outbox import notify_on_commit
-from sqlalchemy import event as sa_event
+from contractor.servicekit.outbox import call_after_commit, notify_on_commit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SERVES_TTL_S = 1.0
@@ -147,10 +145,6 @@ class Runtime:
         """Every wake-up signal."""
         return (self.jobs, self.tasks, self.server_tasks, self.prerequisites)
 
-    def after_commit(self, session: AsyncSession, *signals: Signal) -> None:
-        """Notify ``signals`` in this process once the session's transaction commits."""
-        sa_event.listen(session.sync_session, "after_commit", _notify(signals), once=True)
-
     async def announce(self, session: AsyncSession, *signals: Signal) -> None:
         """Notify ``signals`` on commit, here and (PostgreSQL ``NOTIFY``) in other replicas.
 
@@ -164,15 +158,8 @@ class Runtime:
             return
         for signal in fresh:
             done[signal.channel] = transaction
-        self.after_commit(session, *fresh)
+        for signal in fresh:
+            call_after_commit(session, signal.notify)  # this process, once committed
         # Sent with the commit (one statement, shared with the outbox's); the payload names this
         # replica, whose listener ignores its own echo: the after-commit hook woke it already.
         notify_on_commit(session, [signal.channel for signal in fresh], self.replica)
-
-
-def _notify(signals: tuple[Signal, ...]) -> Callable[[Any], None]:
-    def _after_commit(_session: Any) -> None:
-        for signal in signals:
-            signal.notify()
-
-    return _after_commit

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable
 
 from contractor.foreman.runtime import Runtime, Signal
-from contractor.servicekit.outbox import listen
+from contractor.servicekit.outbox import FeedSignal, listen
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 CHECK_S = 5.0
@@ -28,13 +28,28 @@ def _handler(signal: Signal, replica: str) -> Callable[[str], None]:
     return on_notify
 
 
-async def run(engine: AsyncEngine, rt: Runtime, stop: asyncio.Event) -> None:
-    """Listen until ``stop`` is set (returns at once on SQLite: one process, in-process signals)."""
+async def run(
+    engine: AsyncEngine,
+    rt: Runtime,
+    stop: asyncio.Event,
+    *,
+    feed: tuple[str, FeedSignal] | None = None,
+) -> None:
+    """Listen until ``stop`` is set (returns at once on SQLite: one process, in-process signals).
+
+    ``feed``: the events feed's channel and signal, heard on the same connection, so that a
+    replica holds one listening connection in all.
+    """
     handlers = {s.channel: _handler(s, rt.replica) for s in rt.signals}
+    if feed is not None:
+        channel, feed_signal = feed
+        handlers[channel] = lambda _payload: feed_signal.notify()
 
     def everyone() -> None:
         for signal in rt.signals:
             signal.notify()
+        if feed is not None:
+            feed[1].notify()
 
     listening = asyncio.create_task(listen(engine, handlers, everyone, check_s=CHECK_S))
     try:
