@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sc_fake_foreman import FakeForeman
+from sc_fake_foreman import FakeForeman, FakeTask
 from sc_http import problem
 from sc_run import Plugins, running
 from subcontractor.agent import Agent
@@ -322,25 +323,38 @@ async def _post_again(foreman: FakeForeman, body: dict[str, object]) -> str:
     return str(response.json()["status"])
 
 
+@asynccontextmanager
+async def _second_done_while_first_post_fails(
+    foreman: FakeForeman, make_agent: MakeAgent, plugins: Plugins
+) -> AsyncIterator[tuple[Agent, FakeTask, FakeTask]]:
+    """Foreman refuses every outcome; two tasks run, and the second finishes while the first
+    one's post keeps failing. Yields inside the running agent; stops it on the way out."""
+    foreman.fail_next("result", *[problem(503, "unavailable")] * 10_000)
+    foreman.fail_next("results", *[problem(503, "unavailable")] * 10_000)
+    first = foreman.add_task("gate", "hold", {"key": "late-1"})
+    second = foreman.add_task("gate", "hold", {"key": "late-2"})
+    slow = Pacing(backoff_base_s=0.01, backoff_cap_s=0.02, heartbeat_s=0.05, drain_s=0.5)
+    agent = make_agent(slow, grace=0.2)
+    async with running(agent):
+        await foreman.wait_until(lambda: plugins.gate.running == 2)
+        plugins.gate.gate("late-1").set()
+        await foreman.wait_until(lambda: bool(foreman.calls("result") or foreman.calls("results")))
+        plugins.gate.gate("late-2").set()  # finishes while the first post is still failing
+        yield agent, first, second
+        agent.request_stop()
+
+
 class TestShutdownWithForemanDown:
     async def test_outcomes_are_spooled_while_an_earlier_post_keeps_failing(
         self, foreman: FakeForeman, make_agent: MakeAgent, plugins: Plugins
     ) -> None:
         """A SIGKILL at any moment loses no finished outcome: each is on disk before any wait."""
-        foreman.fail_next("result", *[problem(503, "unavailable")] * 10_000)
-        foreman.fail_next("results", *[problem(503, "unavailable")] * 10_000)
-        first = foreman.add_task("gate", "hold", {"key": "early"})
-        second = foreman.add_task("gate", "hold", {"key": "later"})
-        slow = Pacing(backoff_base_s=0.01, backoff_cap_s=0.02, heartbeat_s=0.05, drain_s=0.5)
-        agent = make_agent(slow, grace=0.2)
-        state_dir = agent.settings.agent.state_dir
-        async with running(agent):
-            await foreman.wait_until(lambda: plugins.gate.running == 2)
-            plugins.gate.gate("early").set()
-            await foreman.wait_until(
-                lambda: bool(foreman.calls("result") or foreman.calls("results"))
-            )
-            plugins.gate.gate("later").set()  # finishes while the first post keeps failing
+        async with _second_done_while_first_post_fails(foreman, make_agent, plugins) as (
+            agent,
+            first,
+            second,
+        ):
+            state_dir = agent.settings.agent.state_dir
 
             def both_on_disk() -> bool:  # what a restart after SIGKILL would find
                 found = set()  # read only: Spool.load() would tidy the directory under the agent
@@ -350,26 +364,16 @@ class TestShutdownWithForemanDown:
                 return found == {first.id, second.id}
 
             await foreman.wait_until(both_on_disk)
-            agent.request_stop()
 
     async def test_unposted_outcomes_stay_spooled_for_the_next_start(
         self, foreman: FakeForeman, make_agent: MakeAgent, plugins: Plugins
     ) -> None:
-        foreman.fail_next("result", *[problem(503, "unavailable")] * 10_000)
-        foreman.fail_next("results", *[problem(503, "unavailable")] * 10_000)
-        first = foreman.add_task("gate", "hold", {"key": "late-1"})
-        second = foreman.add_task("gate", "hold", {"key": "late-2"})
-        slow = Pacing(backoff_base_s=0.01, backoff_cap_s=0.02, heartbeat_s=0.05, drain_s=0.5)
-        agent = make_agent(slow, grace=0.2)
-        async with running(agent):
-            await foreman.wait_until(lambda: plugins.gate.running == 2)
-            plugins.gate.gate("late-1").set()
-            await foreman.wait_until(
-                lambda: bool(foreman.calls("result") or foreman.calls("results"))
-            )
-            plugins.gate.gate("late-2").set()  # finishes while the first post is still failing
+        async with _second_done_while_first_post_fails(foreman, make_agent, plugins) as (
+            agent,
+            first,
+            second,
+        ):
             await foreman.wait_until(lambda: plugins.gate.running == 0)
-            agent.request_stop()
         spooled = {o.task_id for o in Spool(agent.settings.agent.state_dir).load()}
         assert spooled == {first.id, second.id}
         assert first.outcomes == second.outcomes == []

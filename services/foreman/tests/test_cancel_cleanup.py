@@ -54,6 +54,19 @@ async def assert_new_job_refused(client: httpx.AsyncClient, job_id: int) -> None
     assert problem["job_id"] == job_id and problem["state"] == "canceled"
 
 
+async def canceled_while_running(
+    client: httpx.AsyncClient, inventory: FakeInventory, script: str
+) -> tuple[TestAgent, dict[str, Any], dict[str, Any], httpx.Response]:
+    """A job whose first call has started on a new agent, then canceled: agent, job, task and
+    the cancel's response."""
+    agent = TestAgent(client)
+    await agent.register()
+    job = await start_job(client, inventory, script)
+    task = await agent.next_task()
+    await agent.heartbeat(task, "started")
+    return agent, job, task, await act(client, job["id"], "cancel")
+
+
 class TestCancelWithCleanup:
     async def test_started_create_is_cleaned_up_after_it_settles(
         self, client: httpx.AsyncClient, inventory: FakeInventory
@@ -109,12 +122,7 @@ class TestCancelWithCleanup:
     async def test_outcomes_of_a_canceled_job_settle_through_batched_results(
         self, client: httpx.AsyncClient, inventory: FakeInventory
     ) -> None:
-        agent = TestAgent(client)
-        await agent.register()
-        job = await start_job(client, inventory, CREATE)
-        create = await agent.next_task()
-        await agent.heartbeat(create, "started")
-        await act(client, job["id"], "cancel")
+        agent, job, create, _ = await canceled_while_running(client, inventory, CREATE)
 
         async def batched(task: dict[str, Any], data: dict[str, Any]) -> None:
             item = {"task_id": task["id"], "attempt": task["attempt"], "outcome": "result"}
@@ -134,12 +142,7 @@ class TestCancelWithCleanup:
     async def test_failed_cleanup_is_logged_and_the_slot_released(
         self, client: httpx.AsyncClient, inventory: FakeInventory
     ) -> None:
-        agent = TestAgent(client)
-        await agent.register()
-        job = await start_job(client, inventory, CREATE)
-        create = await agent.next_task()
-        await agent.heartbeat(create, "started")
-        await act(client, job["id"], "cancel")
+        agent, job, create, _ = await canceled_while_running(client, inventory, CREATE)
         await agent.error(create, "canceled", code="canceled")
         undo = await next_cleanup(agent, create)
         await agent.error(undo, "hypervisor says no")
@@ -204,12 +207,8 @@ class TestCancelRequestedTasksAreNotRunAgain:
     async def _canceled_while_running(
         self, client: httpx.AsyncClient, inventory: FakeInventory
     ) -> tuple[TestAgent, dict[str, Any], dict[str, Any]]:
-        agent = TestAgent(client)
-        await agent.register()
-        job = await start_job(client, inventory, ECHO)
-        echo = await agent.next_task()
-        await agent.heartbeat(echo, "started")
-        assert (await act(client, job["id"], "cancel")).status_code == 200
+        agent, job, echo, canceled = await canceled_while_running(client, inventory, ECHO)
+        assert canceled.status_code == 200
         assert (await agent.heartbeat(echo)).json()["cancel"] is True
         return agent, job, echo
 
