@@ -200,14 +200,10 @@ def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> No
 
 
 def _hooked(session: AsyncSession) -> list[_Pending]:
-    """The session's pending events, with the commit hooks installed on first use."""
+    """The session's pending events (the commit hooks are installed once, on every session)."""
     pending: list[_Pending] | None = session.info.get(_PENDING_INFO_KEY)
     if pending is None:
-        sync = session.sync_session
         pending = session.info[_PENDING_INFO_KEY] = []
-        sa_event.listen(sync, "before_commit", _write_pending)
-        sa_event.listen(sync, "after_soft_rollback", _drop_rolled_back)
-        sa_event.listen(sync, "after_commit", _after_commit)
     return pending
 
 
@@ -482,3 +478,11 @@ def event_json(row: Row[Any]) -> dict[str, Any]:
         "subject": {"kind": row.subject_kind, "key": row.subject_key},
         "data": row.data,
     }
+
+
+# The commit hooks listen on every ORM session of the process, once: registering three
+# listeners per transaction cost more than the hooks do. A session that never used the outbox
+# has nothing in its ``info`` for them, and they return at once.
+sa_event.listen(Session, "before_commit", _write_pending)
+sa_event.listen(Session, "after_soft_rollback", _drop_rolled_back)
+sa_event.listen(Session, "after_commit", _after_commit)

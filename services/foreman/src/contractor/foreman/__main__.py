@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 
 from contractor.foreman import migrate
@@ -20,6 +21,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tune_gc() -> None:
+    """Set the garbage collector for a long-running server.
+
+    What exists once the app is built (modules, classes, mappers, validators: some 100,000
+    objects) lives as long as the process; frozen, the collector's full passes skip it. A
+    step allocates thousands of objects (rows, ORM states, the interpreter), nearly all freed
+    by reference counting; ORM states hold reference cycles that only the collector frees.
+    Young collections every 20,000 allocations instead of 700 took the collector's share
+    of foreman's CPU while tasks flowed from a tenth to ~1 %.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit status."""
     args = _parser().parse_args(argv)
@@ -31,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
         from contractor.foreman.main import create_app
 
+        app = create_app(settings)
+        tune_gc()
         # Long-polls (events feed, agent polls) would hold a graceful shutdown for up to 30 s.
-        uvicorn.run(
-            create_app(settings), host=args.host, port=args.port, timeout_graceful_shutdown=3
-        )
+        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
     return 0
 
 

@@ -20,6 +20,7 @@ from contractor.foreman.inventory import InventoryClient
 from contractor.foreman.runner import settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.store import tasks
+from contractor.foreman.store.sql import one_of
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -78,7 +79,9 @@ async def _targets(session: AsyncSession, job_ids: set[int]) -> dict[int, tuple[
     if not job_ids:
         return {}
     rows = await session.execute(
-        select(orm.Job.id, orm.Job.target_kind, orm.Job.target_key).where(orm.Job.id.in_(job_ids))
+        select(orm.Job.id, orm.Job.target_kind, orm.Job.target_key).where(
+            one_of(session, orm.Job.id, job_ids)
+        )
     )
     return {job_id: (kind, key) for job_id, kind, key in rows.all()}
 

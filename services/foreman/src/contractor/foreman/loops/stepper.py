@@ -13,6 +13,7 @@ from contractor.foreman.runner import step
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs
+from contractor.foreman.store.sql import one_of
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,13 +32,10 @@ async def run(sessions: async_sessionmaker[AsyncSession], rt: Runtime, stop: asy
     """Step due jobs until ``stop`` is set; sleep until woken or the next due time."""
     while not stop.is_set():
         try:
-            since = rt.clock.now()
-            stepped = await step_batch(sessions, rt)
             # A full batch may have left due jobs behind: claim again at once. Otherwise every
             # job due at the claim was taken; later ones come with a wake-up (kept if nobody
             # waits) or are found by the next-due query, which looks from the claim on.
-            full = stepped >= rt.settings.step_batch
-            pause = 0.0 if full else await _idle_time(sessions, rt, since)
+            _, pause = await step_batch(sessions, rt)
         except Exception:
             logger.exception("stepper batch failed")
             pause = rt.settings.sweep_s
@@ -49,8 +47,12 @@ class _BatchFailed(Exception):
     """A job failed while the batch ran without savepoints: run it again with them."""
 
 
-async def step_batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -> int:
-    """Claim up to ``step_batch`` due jobs, step each, commit once; return how many.
+async def step_batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime) -> tuple[int, float]:
+    """Claim up to ``step_batch`` due jobs, step each, commit once.
+
+    Returns how many were stepped and how long the loop may wait before claiming again: 0
+    after a full batch, else until the next due job (the query runs in the batch's own
+    transaction, so an idle stepper costs no transaction of its own).
 
     The batch first runs without a savepoint per job (two round trips each saved). If any job
     fails, that transaction is rolled back whole and the batch is claimed and run again with a
@@ -63,7 +65,9 @@ async def step_batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime) ->
         return await _batch(sessions, rt, guarded=True)
 
 
-async def _batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, guarded: bool) -> int:
+async def _batch(
+    sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, guarded: bool
+) -> tuple[int, float]:
     async with sessions() as session, session.begin():
         now = rt.clock.now()
         rows = list(
@@ -84,9 +88,11 @@ async def _batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, gua
             else:
                 await _step_unguarded(session, job, rt, now)
         del prefetched
-    if len(rows) >= rt.settings.step_batch:
+        full = len(rows) >= rt.settings.step_batch
+        pause = 0.0 if full else await _idle_time(session, rt, now)
+    if full:
         rt.jobs.notify()  # a full batch: more may be due, so wake another stepper to help
-    return len(rows)
+    return len(rows), pause
 
 
 async def _prefetch_tasks(session: AsyncSession, rows: list[orm.Job]) -> list[orm.Task]:
@@ -95,7 +101,9 @@ async def _prefetch_tasks(session: AsyncSession, rows: list[orm.Job]) -> list[or
     if not ids:
         return []
     found = await session.scalars(
-        select(orm.Task).where(orm.Task.id.in_(ids)).execution_options(populate_existing=True)
+        select(orm.Task)
+        .where(one_of(session, orm.Task.id, ids))
+        .execution_options(populate_existing=True)
     )
     return list(found.all())  # now in the session's identity map
 
@@ -156,22 +164,20 @@ async def _internal_failure(
     )
 
 
-async def _idle_time(
-    sessions: async_sessionmaker[AsyncSession], rt: Runtime, since: datetime
-) -> float:
+async def _idle_time(session: AsyncSession, rt: Runtime, since: datetime) -> float:
     """Seconds until the earliest ``runnable_at`` after ``since`` (at most the sweep interval).
 
-    Looking from ``since`` (the last claim), not from now, a job that came due meanwhile
-    without a wake-up gives a pause of a millisecond, not a sweep.
+    Looking from ``since`` (the claim), not from now, a job that came due meanwhile without a
+    wake-up gives a pause of a millisecond, not a sweep. The batch's own steps are seen too:
+    a job that yielded is due again at once.
     """
-    async with sessions() as session:
-        now = rt.clock.now()
-        due: datetime | None = await session.scalar(
-            select(orm.Job.runnable_at)
-            .where(orm.Job.runnable_at > since, orm.Job.state.in_(DUE_STATES))
-            .order_by(orm.Job.runnable_at)
-            .limit(1)
-        )
+    now = rt.clock.now()
+    due: datetime | None = await session.scalar(
+        select(orm.Job.runnable_at)
+        .where(orm.Job.runnable_at > since, orm.Job.state.in_(DUE_STATES))
+        .order_by(orm.Job.runnable_at)
+        .limit(1)
+    )
     if due is None:
         return rt.settings.sweep_s
     return max(0.001, min(rt.settings.sweep_s, (due - now).total_seconds()))

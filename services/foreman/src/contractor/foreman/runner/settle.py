@@ -11,6 +11,7 @@ from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks, timeline
+from contractor.foreman.store.sql import one_of
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,9 @@ async def lock_many(session: AsyncSession, task_ids: Sequence[str]) -> None:
     """
     if not task_ids:
         return
-    job_ids = select(orm.Task.job_id).where(orm.Task.id.in_(task_ids)).scalar_subquery()
+    job_ids = (
+        select(orm.Task.job_id).where(one_of(session, orm.Task.id, task_ids)).scalar_subquery()
+    )
     found_jobs = await session.scalars(
         select(orm.Job)
         # Settling reads and writes the job's state, never its program state or snapshot:
@@ -48,7 +51,7 @@ async def lock_many(session: AsyncSession, task_ids: Sequence[str]) -> None:
     by_job = {job.id: job for job in found_jobs}
     found_tasks = await session.scalars(
         select(orm.Task)
-        .where(orm.Task.id.in_(task_ids))
+        .where(one_of(session, orm.Task.id, task_ids))
         .order_by(orm.Task.id)
         .with_for_update()
         .execution_options(populate_existing=True)

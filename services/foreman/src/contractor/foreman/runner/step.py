@@ -50,6 +50,12 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
     result = machine.run(rt.settings.slice_steps)
     for token, pxe_name in box.resets:
         await signals.arm(session, job.id, pxe_name, now, token)
+    # A new request becomes a task in this step (unless writes must go first): marked as
+    # handed out before the state is saved, so the state is encoded once.
+    request = result.request if result.status == "waiting" else None
+    fresh = request is not None and not request["dispatched"] and not batch.new
+    if fresh and request is not None:
+        machine.mark_dispatched(str(request["request_id"]))
     size = interp.save(job, machine)
     if batch.new:
         job.overlay = [*(job.overlay or []), *batch.new]
@@ -62,7 +68,7 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
         # next step re-runs the slice's end (request, delay, finish …) once they are applied.
         await writes.send(session, job, rt, now)
         return
-    await _persist(session, job, machine, result, rt, now)
+    await _persist(session, job, machine, result, rt, now, fresh=fresh)
 
 
 async def _take_snapshot(session: AsyncSession, job: orm.Job) -> None:
@@ -118,6 +124,8 @@ async def _persist(
     result: SliceResult,
     rt: Runtime,
     now: datetime,
+    *,
+    fresh: bool,
 ) -> None:
     status = result.status
     message = result.message
@@ -125,7 +133,7 @@ async def _persist(
         job.runnable_at = now
         job.message = message[:1024] if message else job.message
     elif status == "waiting" and result.request is not None:
-        await _wait_task(session, job, machine, result.request, rt, now)
+        await _wait_task(session, job, machine, result.request, rt, now, fresh=fresh)
         server = result.request["module"] == tasks.SERVER_MODULE  # map_ports … (§4.6)
         await rt.announce(session, rt.server_tasks if server else rt.tasks)
     elif status == "waiting" and isinstance(interp.current_function(machine), WaitForCompletion):
@@ -164,10 +172,17 @@ async def _wait_task(
     request: dict[str, Any],
     rt: Runtime,
     now: datetime,
+    *,
+    fresh: bool,
 ) -> None:
+    """Wait for the request's task; ``fresh``: the step made the request, so create the task.
+
+    A request the saved state calls handed out but whose task row does not exist (the state
+    was saved, then the step failed on the job's size) gets its task now.
+    """
     task_id = str(request["request_id"])
-    task: orm.Task | None
-    if not request["dispatched"]:
+    task: orm.Task | None = None if fresh else await tasks.get(session, task_id)
+    if task is None:
         function = interp.current_function(machine)
         parameters = dict(request["parameters"] or {})
         site = parameters.pop(SITE_KEY, None)
@@ -188,13 +203,9 @@ async def _wait_task(
             timeout_s=_timeout(parameters),
             site=str(site) if site else None,
         )
-        machine.mark_dispatched(task_id)
         detail = {"task_id": task_id, "module": request["module"], "function": request["function"]}
         timeline.mark(session, job.id, now, "task.created", detail)
-        interp.save(job, machine)
-    else:
-        task = await tasks.get(session, task_id)
-    attempt = task.attempt if task is not None else 1
+    attempt = task.attempt
     job.wait = {
         "kind": "task",
         "task_id": task_id,
@@ -206,7 +217,7 @@ async def _wait_task(
     module = str(request["module"])
     if module != tasks.SERVER_MODULE and not await rt.serves(session, job.site or "", module):
         message = f"no agent serves {request['module']} for site {job.site}"
-    if task is not None and task.state in tasks.SETTLED:
+    if task.state in tasks.SETTLED:
         job.runnable_at = now  # settled while we looked: step again at once
         job.message = message
         return

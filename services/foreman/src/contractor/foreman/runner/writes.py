@@ -27,7 +27,10 @@ class WriteBatch:
     """Writes queued by one step, and the snapshot view they change."""
 
     def __init__(self, snapshot: dict[str, Any], overlay: list[dict[str, Any]] | None) -> None:
-        self.view = copy_json(snapshot)
+        # Read-only until a write changes it: the view is the snapshot itself, copied on the
+        # first change (most steps write nothing, and the snapshot is the job's own).
+        self.view = snapshot
+        self._copied = False
         self.new: list[dict[str, Any]] = []
         for write in overlay or []:
             self._apply_to_view(write)
@@ -38,9 +41,13 @@ class WriteBatch:
         self._apply_to_view(write)
 
     def _apply_to_view(self, write: dict[str, Any]) -> None:
-        foundation = self.view.get("foundation")
-        if write.get("op") == "set_value" and isinstance(foundation, dict):
-            foundation.setdefault("values", {})[write["name"]] = write["value"]
+        if write.get("op") != "set_value" or not isinstance(self.view.get("foundation"), dict):
+            return
+        if not self._copied:
+            self.view = copy_json(self.view)
+            self._copied = True
+        foundation = self.view["foundation"]
+        foundation.setdefault("values", {})[write["name"]] = write["value"]
 
 
 async def send(session: AsyncSession, job: orm.Job, rt: Runtime, now: datetime) -> None:

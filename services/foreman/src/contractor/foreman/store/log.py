@@ -8,6 +8,7 @@ from typing import Any
 from contractor.foreman import orm
 from contractor.servicekit.outbox import insert_on_commit
 from sqlalchemy import Table, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 LOG_TABLE: Table = orm.JobLog.__table__  # type: ignore[assignment]
@@ -32,9 +33,16 @@ async def append(
     it). Its ``seq`` comes from the job row's ``log_seq`` counter, which the caller's lock
     makes safe to increment.
     """
-    job = await session.get(orm.Job, job_id)  # in the identity map already: no query
+    # The caller holds the locked job: it is in the session's identity map (no query, and no
+    # trip through the async session's greenlet for a dictionary lookup).
+    sync = session.sync_session
+    job = sync.identity_map.get(sync.identity_key(orm.Job, job_id))
+    if job is None:
+        job = await session.get(orm.Job, job_id)
     if job is None:
         raise LookupError(f"job {job_id} is missing")
+    if "log_seq" in sa_inspect(job).unloaded:  # expired by a rolled-back savepoint
+        await session.refresh(job, ["log_seq"])
     job.log_seq = (job.log_seq or 0) + 1
     row = {
         "job_id": job_id,

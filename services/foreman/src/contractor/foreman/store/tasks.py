@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from contractor.foreman import orm
+from contractor.foreman.store.sql import one_of
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,7 +208,9 @@ async def canceled_among(session: AsyncSession, task_ids: Sequence[str]) -> list
     """Which of ``task_ids`` are canceled (in the given order)."""
     found = set(
         await session.scalars(
-            select(orm.Task.id).where(orm.Task.id.in_(task_ids), orm.Task.state == "canceled")
+            select(orm.Task.id).where(
+                one_of(session, orm.Task.id, task_ids), orm.Task.state == "canceled"
+            )
         )
     )
     return [task_id for task_id in task_ids if task_id in found]
@@ -232,7 +235,7 @@ async def renew(session: AsyncSession, task_ids: Sequence[str], lease_until: dat
     if task_ids:
         await session.execute(
             update(orm.Task)
-            .where(orm.Task.id.in_(task_ids), orm.Task.state.in_(OPEN))
+            .where(one_of(session, orm.Task.id, task_ids), orm.Task.state.in_(OPEN))
             .values(lease_until=lease_until)
             .execution_options(synchronize_session=False)
         )
