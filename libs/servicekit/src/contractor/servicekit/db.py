@@ -7,10 +7,13 @@ up front turns lock upgrades (which fail with "database is locked") into plain w
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InvalidatePoolError
@@ -28,6 +31,34 @@ PREPARED_STATEMENT_CACHE = 500
 POOL_SIZE = 15
 """Connections per process: SQLAlchemy's default ceiling (5 + 10 overflow), all kept."""
 _FRESH = "contractor.fresh"
+
+
+def json_dumps(value: Any) -> str:
+    """JSON column text: orjson (several times faster than ``json``), ``json`` for what it refuses.
+
+    orjson refuses integers beyond 64 bits and non-string keys, which ``json`` writes.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
+
+
+def json_loads(text: str) -> Any:
+    """A JSON column's value: orjson, or ``json`` where orjson would differ.
+
+    orjson reads an integer beyond 64 bits as a float, so text holding a run of 19 or more
+    digits (the only place such an integer can be) is read by ``json``, which keeps it exact.
+    """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def is_sqlite(url: str) -> bool:
@@ -52,6 +83,8 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
         engine = create_async_engine(
             url,
             echo=echo,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
             pool_size=POOL_SIZE,
             max_overflow=0,
             # Hot statements with expanding IN lists come in many lengths; the default cache
@@ -64,7 +97,11 @@ def create_engine(url: str, *, echo: bool = False, read_only: bool = False) -> A
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url,
+        echo=echo,
+        json_serializer=json_dumps,
+        json_deserializer=json_loads,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
     _configure_sqlite(engine, read_only=read_only)
     return engine

@@ -30,13 +30,13 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contractor.servicekit import ids
 from contractor.servicekit.db import UTCDateTime, utcnow
 from contractor.servicekit.errors import CursorExpired
 from sqlalchemy import (
@@ -146,7 +146,7 @@ async def append(session: AsyncSession, table: Table, new: NewEvent) -> None:
             owner=owner,
             table=table,
             values={
-                "id": str(uuid.uuid4()),
+                "id": ids.uuid4(),
                 "type": new.type,
                 "occurred_at": utcnow(),
                 "actor": new.actor,

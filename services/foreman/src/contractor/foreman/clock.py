@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Protocol
+
+from contractor.servicekit import ids
 
 
 class Clock(Protocol):
@@ -39,7 +40,7 @@ class JobContext:
 
     def new_id(self) -> str:
         """A UUID v4, the id of the task about to be created."""
-        return str(uuid.uuid4())
+        return ids.uuid4()
 
 
 def rfc3339(when: datetime | None) -> str | None:

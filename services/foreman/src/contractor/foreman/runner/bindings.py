@@ -65,36 +65,46 @@ def registry(
 ) -> Registry:
     """A fresh registry for one step of a job, reading the snapshot through ``batch``.
 
-    ``used``: the modules the script names; of the plugin modules (``ipmi``, ``docker`` …)
-    only those are bound, since building every function of every plugin for each step costs
-    more than the step itself. ``None`` binds them all.
+    ``used``: the modules the script names (a script reaches a module only by naming it);
+    only those are bound, since building every value and function of every module for each
+    step costs more than the step itself. ``None`` binds them all.
     """
+
+    def wanted(name: str) -> bool:
+        return used is None or name in used
+
     snapshot = batch.view
     modules = Registry()
-    modules.register(signaling.module(box))
+    if wanted("signaling"):
+        modules.register(signaling.module(box))
     foundation = snapshot.get("foundation")
     target = _task_target(foundation)
     if isinstance(foundation, dict):
-        module = _foundation_module(foundation, target)
-        module.functions["set_interface_macs"] = write_functions.set_interface_macs(batch)
-        if target_kind == "foundation":
-            for name in _writable(foundation):
-                module.values[name] = write_functions.value_setter(batch, name)
-        modules.register(module)
-        modules.register(Module("dhcp", functions={"set_pxe": write_functions.set_pxe(batch)}))
+        if wanted("foundation"):
+            module = _foundation_module(foundation, target)
+            module.functions["set_interface_macs"] = write_functions.set_interface_macs(batch)
+            if target_kind == "foundation":
+                for name in _writable(foundation):
+                    module.values[name] = write_functions.value_setter(batch, name)
+            modules.register(module)
+        if wanted("dhcp"):
+            dhcp = Module("dhcp", functions={"set_pxe": write_functions.set_pxe(batch)})
+            modules.register(dhcp)
     for name in ("structure", "dependency"):
         part = snapshot.get(name)
-        if isinstance(part, dict):
+        if isinstance(part, dict) and wanted(name):
             keys = STRUCTURE_VALUES if name == "structure" else ("id", "link", "state")
             modules.register(_values_module(name, part, keys))
     structure = modules.get("structure")
     if structure is not None and target_kind == "structure":
         structure.functions["set_config"] = write_functions.set_config(batch)
-    modules.register(_config_module(snapshot.get("config") or {}))
+    if wanted("config"):
+        modules.register(_config_module(snapshot.get("config") or {}))
     for module in network.modules(snapshot.get("config") or {}):
-        modules.register(module)
+        if wanted(module.name):
+            modules.register(module)
     for module_name, decls in MODULE_FUNCTIONS.items():
-        if used is not None and module_name not in used:
+        if not wanted(module_name):
             continue
         # The sim plugin's module functions take no machine (its functions table, §8.7).
         bound = None if module_name == "sim" else target

@@ -125,13 +125,13 @@ def offer(task: orm.Task, unseal: Callable[[Any], Any]) -> TaskOffer:
         needs_start_ack=not task.idempotent,
         timeout_s=task.timeout_s,
         lease_until=rfc3339(task.lease_until),
-        trace_id=uuid.UUID(task.id).hex[:16] if _is_uuid(task.id) else task.id[:16],
+        trace_id=_trace_id(task.id),
     )
 
 
-def _is_uuid(text: str) -> bool:
+def _trace_id(task_id: str) -> str:
+    """16 hex digits naming the task in traces: a UUID's first 16, else the id's first 16."""
     try:
-        uuid.UUID(text)
+        return uuid.UUID(task_id).hex[:16]
     except ValueError:
-        return False
-    return True
+        return task_id[:16]
