@@ -56,44 +56,62 @@ class WakeOne(Signal):
     The steppers of a replica wait on this one: waking all of them for every runnable job
     would have each claim a sliver of the due jobs (or none) and pay a transaction for it.
     One stepper takes the whole batch; a stepper that claims a full batch wakes another.
+
+    A claim sees every job made runnable before it began, so a wake-up older than the latest
+    claim is spent: a stepper woken by it (or finding it kept) waits on instead of claiming
+    nothing. Steppers call :meth:`claiming` as a claim begins.
     """
 
     def __init__(self, channel: str) -> None:
         super().__init__(channel)
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._kept = False
+        self._waiters: collections.deque[asyncio.Future[int]] = collections.deque()
+        self._kept: int | None = None  # the kept wake-up's number
+        self._count = 0  # wake-ups so far
+        self._claimed = 0  # wake-ups that some claim began after
+
+    def claiming(self) -> None:
+        """A claim begins: every wake-up so far is answered by it."""
+        self._claimed = self._count
 
     def notify(self) -> None:
         """Wake the longest waiting waiter, or keep the wake-up for the next :meth:`wait`."""
+        self._count += 1
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(self._count)
                 return
-        self._kept = True
+        self._kept = self._count
 
     def notify_all(self) -> None:
         """Wake every waiter (shutdown)."""
+        self._count += 1
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-        self._kept = True
+                waiter.set_result(self._count)
+        self._kept = self._count
+        self._claimed = 0  # shutdown: nothing is spent
 
     async def wait(self, timeout: float) -> None:
-        """Sleep until woken (at once if a wake-up was kept) or ``timeout`` seconds."""
-        if self._kept:
-            self._kept = False
+        """Sleep until woken by a wake-up no claim has answered yet, or ``timeout`` seconds."""
+        kept, self._kept = self._kept, None
+        if kept is not None and kept > self._claimed:
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, max(0.0, timeout))
-        except TimeoutError:
-            return
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            waiter: asyncio.Future[int] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                number = await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if number > self._claimed:
+                return
 
 
 @dataclass

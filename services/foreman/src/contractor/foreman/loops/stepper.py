@@ -10,11 +10,11 @@ from typing import Final
 
 from contractor.foreman import orm
 from contractor.foreman.runner import step
-from contractor.foreman.runtime import Runtime
+from contractor.foreman.runtime import Runtime, WakeOne
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs
 from contractor.foreman.store.sql import one_of
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ async def step_batch(sessions: async_sessionmaker[AsyncSession], rt: Runtime) ->
 async def _batch(
     sessions: async_sessionmaker[AsyncSession], rt: Runtime, *, guarded: bool
 ) -> tuple[int, float]:
+    if isinstance(rt.jobs, WakeOne):
+        rt.jobs.claiming()  # what was made runnable until now, this claim sees
     async with sessions() as session, session.begin():
         now = rt.clock.now()
         rows = list(
@@ -165,16 +167,26 @@ async def _internal_failure(
 
 
 async def _idle_time(session: AsyncSession, rt: Runtime, since: datetime) -> float:
-    """Seconds until the earliest ``runnable_at`` after ``since`` (at most the sweep interval).
+    """Seconds until the next job comes due without a wake-up (at most the sweep interval).
 
-    Looking from ``since`` (the claim), not from now, a job that came due meanwhile without a
-    wake-up gives a pause of a millisecond, not a sweep. The batch's own steps are seen too:
-    a job that yielded is due again at once.
+    Timers (``waiting_delay``, ``waiting_signal``) are looked for from ``since`` (the claim),
+    so one that came due meanwhile gives a pause of a millisecond, not a sweep. A ``running``
+    job due by now was made runnable by a writer, and writers wake a stepper (in-process or by
+    ``NOTIFY``) after they commit: only its future ``runnable_at`` (a back-off) counts. Without
+    that distinction, every job made runnable during a batch sent this stepper to claim it at
+    once, racing the stepper its writer woke; one of them found nothing.
     """
     now = rt.clock.now()
+    running = JobState.RUNNING.value
     due: datetime | None = await session.scalar(
         select(orm.Job.runnable_at)
-        .where(orm.Job.runnable_at > since, orm.Job.state.in_(DUE_STATES))
+        .where(
+            orm.Job.state.in_(DUE_STATES),
+            or_(
+                and_(orm.Job.state == running, orm.Job.runnable_at > now),
+                and_(orm.Job.state != running, orm.Job.runnable_at > since),
+            ),
+        )
         .order_by(orm.Job.runnable_at)
         .limit(1)
     )
