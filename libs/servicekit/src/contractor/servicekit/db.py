@@ -8,7 +8,6 @@ up front turns lock upgrades (which fail with "database is locked") into plain w
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,8 +48,10 @@ def json_loads(text: str) -> Any:
 
     orjson reads an integer beyond 64 bits as a float, so text holding a run of 19 or more
     digits (the only place such an integer can be) is read by ``json``, which keeps it exact.
+    The run is looked for in the text's bytes with every digit mapped to 0: a byte search,
+    some twenty times faster than a regular expression.
     """
-    if _LONG_DIGITS.search(text) is None:
+    if _DIGIT_RUN not in text.encode().translate(_DIGITS_TO_ZERO):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -58,7 +59,8 @@ def json_loads(text: str) -> Any:
     return json.loads(text)
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+_DIGITS_TO_ZERO = bytes(0 if 0x30 <= byte <= 0x39 else 1 for byte in range(256))
+_DIGIT_RUN = bytes(19)
 
 
 def is_sqlite(url: str) -> bool:

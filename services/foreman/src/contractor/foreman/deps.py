@@ -1,4 +1,8 @@
-"""Request dependencies, declared once so that route signatures read like prose."""
+"""Request dependencies, declared once so that route signatures read like prose.
+
+Every dependency is a coroutine: FastAPI runs a plain function in a worker thread, a thread
+hop per request for what is an attribute lookup.
+"""
 
 from __future__ import annotations
 
@@ -38,19 +42,19 @@ def requires(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principa
     return _check
 
 
-def get_inventory(request: Request) -> InventoryClient:
+async def get_inventory(request: Request) -> InventoryClient:
     """The inventory client built in the lifespan."""
     client: InventoryClient = request.app.state.inventory
     return client
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """Settings, clock and wake-up signals of this replica."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The service clock."""
     clock: Clock = request.app.state.runtime.clock
     return clock
