@@ -182,6 +182,8 @@ async def _wait_task(
     """
     task_id = str(request["request_id"])
     task: orm.Task | None = None if fresh else await tasks.get(session, task_id)
+    settled = task is not None and task.state in tasks.SETTLED
+    attempt = task.attempt if task is not None else 1
     if task is None:
         function = interp.current_function(machine)
         parameters = dict(request["parameters"] or {})
@@ -190,7 +192,7 @@ async def _wait_task(
         idempotent = bool(function is not None and function.idempotent)
         if isinstance(fstate, dict) and "idempotent" in fstate:
             idempotent = bool(fstate["idempotent"])  # ssh.execute(idempotent=…) decides per call
-        task = await tasks.create(
+        tasks.insert_new(
             session,
             task_id=task_id,
             job=job,
@@ -198,14 +200,12 @@ async def _wait_task(
             function=str(request["function"]),
             parameters=parameters,
             idempotent=idempotent,
-            purpose="call",
-            now=rt.clock.now(),  # when the row is written, not when the step began
+            now=rt.clock.now(),  # when the row is made, not when the step began
             timeout_s=_timeout(parameters),
             site=str(site) if site else None,
         )
         detail = {"task_id": task_id, "module": request["module"], "function": request["function"]}
         timeline.mark(session, job.id, now, "task.created", detail)
-    attempt = task.attempt
     job.wait = {
         "kind": "task",
         "task_id": task_id,
@@ -217,7 +217,7 @@ async def _wait_task(
     module = str(request["module"])
     if module != tasks.SERVER_MODULE and not await rt.serves(session, job.site or "", module):
         message = f"no agent serves {request['module']} for site {job.site}"
-    if task.state in tasks.SETTLED:
+    if settled:
         job.runnable_at = now  # settled while we looked: step again at once
         job.message = message
         return

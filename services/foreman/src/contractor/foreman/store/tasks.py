@@ -8,13 +8,15 @@ from typing import Any, Final
 
 from contractor.foreman import orm
 from contractor.foreman.store.sql import one_of
-from sqlalchemy import select, update
+from contractor.servicekit.outbox import insert_on_commit
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SERVER_MODULE: Final = "_inventory"
 OPEN: Final = ("leased", "started")
 UNSETTLED: Final = ("pending", "leased", "started")
 SETTLED: Final = ("succeeded", "failed", "lost", "canceled")
+TASKS_TABLE: Table = orm.Task.__table__  # type: ignore[assignment]
 
 
 async def create(
@@ -52,6 +54,45 @@ async def create(
     )
     session.add(task)  # inserted by the session's next flush
     return task
+
+
+def insert_new(
+    session: AsyncSession,
+    *,
+    task_id: str,
+    job: orm.Job,
+    module: str,
+    function: str,
+    parameters: dict[str, Any],
+    idempotent: bool,
+    now: datetime,
+    timeout_s: float | None = None,
+    site: str | None = None,
+) -> None:
+    """Insert a ``pending`` call task (attempt 1) as :func:`create` does, without an ORM object.
+
+    For a step's new request: nothing reads the task back in the transaction that makes it,
+    so its row goes in with the transaction's other new rows, in one statement at commit.
+    """
+    row = {
+        "id": task_id,
+        "job_id": job.id,
+        "site": site or job.site or "",
+        "module": module,
+        "function": function,
+        "parameters": parameters,
+        "idempotent": idempotent,
+        "purpose": "call",
+        "state": "pending",
+        "attempt": 1,
+        "reoffers": 0,
+        "available_at": now,
+        "created_at": now,
+        "timeout_s": timeout_s,
+        "cancel_requested": False,
+        "history": [],
+    }
+    insert_on_commit(session, TASKS_TABLE, row)
 
 
 async def get(session: AsyncSession, task_id: str, *, lock: bool = False) -> orm.Task | None:
