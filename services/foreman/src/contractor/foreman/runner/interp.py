@@ -17,11 +17,19 @@ from tscript.machine import Interpreter
 from tscript.plugins import Function
 from tscript.program import Program, compile_program
 
+_PROGRAMS: dict[str, Program] = {}
+
 
 async def program_of(session: AsyncSession, job: orm.Job) -> Program:
-    """The job's compiled program."""
+    """The job's compiled program (kept by program id: an id names one source for good)."""
     assert job.program_id is not None, "a job is stepped only once it has a program"
-    return compile_program(await programs.source(session, job.program_id))
+    found = _PROGRAMS.get(job.program_id)
+    if found is None:
+        found = compile_program(await programs.source(session, job.program_id))
+        if len(_PROGRAMS) >= programs.SOURCE_CACHE_SIZE:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))  # the oldest entry
+        _PROGRAMS[job.program_id] = found
+    return found
 
 
 _MODULES: dict[str, frozenset[str]] = {}
