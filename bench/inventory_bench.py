@@ -883,7 +883,7 @@ class _Connection:
 async def bench_create(w: World) -> Result:
     total = CREATES_PG if w.is_pg else CREATES_SQLITE
     replicas = CREATE_REPLICAS
-    served = "1 replica (process)" if replicas == 1 else f"{replicas} replicas (processes)"
+    served = "one replica process" if replicas == 1 else f"{replicas} replica processes"
     name = f"create foundations, {CLIENTS} concurrent clients × single POST, served by {served}"
     site = w.sites[-1][1]
     latencies: list[float] = []
