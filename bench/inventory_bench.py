@@ -134,8 +134,8 @@ structure) in a /16 block; one `sim` complex with {N_MEMBERS:,} member structure
   after the other ({CREATES_PG:,} in all on PostgreSQL, {CREATES_SQLITE:,} on SQLite), after 3
   warm-up creates per connection; throughput = creates ÷ wall time. The load generator writes
   its requests by hand and parses the answers with httptools (uvicorn's parser): it shares the
-  two CPUs with the service and PostgreSQL, and httpx would take about 1 ms of CPU per request
-  of them. The note gives the p50 latency and the service's CPU time per create (user +
+  two CPUs with the service and PostgreSQL, and httpx would spend about 1 ms of their CPU per
+  request. The note gives the p50 latency and the service's CPU time per create (user +
   system of the serving processes, from `/proc/<pid>/stat`, over the measured series).
   Baseline: the same number of single-row `INSERT INTO foundations` (autocommit) over
   {CLIENTS} concurrent raw connections.
