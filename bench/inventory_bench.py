@@ -7,6 +7,7 @@ run: the same rows fetched (or inserted) by raw SQL through asyncpg / aiosqlite 
 While iterating, ``INVENTORY_BENCH_ONLY`` (comma-separated, of ``list``, ``config``, ``impact``,
 ``next_free``, ``create``, ``floor``) and ``INVENTORY_BENCH_DB`` (``postgresql`` and/or
 ``sqlite``) run only some of the figures (use ``--no-write`` then); unset, everything runs.
+``INVENTORY_BENCH_REPLICAS`` (default 1) sets how many serving processes the create figure uses.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import gc
 import json
 import math
 import os
+import signal
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +34,7 @@ from typing import Any
 
 import aiosqlite
 import asyncpg
+import httptools
 import httpx
 from contractor.inventory import addressing, migrate, orm, store
 from contractor.inventory.main import create_app
@@ -59,6 +65,8 @@ CONFIG_VALUES_PER_BLUEPRINT = 20
 CLIENTS = 8
 CREATES_PG = 1_000
 CREATES_SQLITE = 500
+CREATE_REPLICAS = int(os.environ.get("INVENTORY_BENCH_REPLICAS", "1"))
+SERVE_START_S = 60
 
 ROUNDS = 3  # p50 series per figure; the lowest is kept
 LIST_SAMPLES = 11
@@ -75,12 +83,14 @@ both migrated with `contractor.inventory.migrate.upgrade`. The app is
 `create_app(Settings(...))` run inside its lifespan; requests go through
 `httpx.AsyncClient(transport=ASGITransport(app))` with an admin token (`store.tokens.issue`),
 in the same process and event loop (so every figure includes routing, auth, validation,
-SQLAlchemy and JSON, but no socket). Latencies are the median (p50) of `perf_counter_ns`
-around each awaited request, after warm-up requests; the garbage collector is run before each
-series. The machine's CPUs are shared with the database server (and whatever else runs), so
-each p50 series is run {ROUNDS} times and the lowest median kept (one series for the impact
-route and the cold next-free baseline, which take seconds). Baselines use one raw connection
-(`asyncpg.connect` / `aiosqlite.connect`) to the same database, measured the same way.
+SQLAlchemy and JSON, but no socket) — every figure but *create*, which is measured as deployed:
+served over HTTP by separate processes (see its entry below). Latencies are the median (p50)
+of `perf_counter_ns` around each awaited request, after warm-up requests; the garbage
+collector is run before each series. The machine's CPUs are shared with the database server
+(and whatever else runs), so each p50 series is run {ROUNDS} times and the lowest median kept
+(one series for the impact route and the cold next-free baseline, which take seconds).
+Baselines use one raw connection (`asyncpg.connect` / `aiosqlite.connect`) to the same
+database, measured the same way.
 Ratio = route ÷ baseline (baseline ÷ route for throughput).
 
 Seed (not measured; sites, blueprints, the template rows, the complex and the blocks through
@@ -115,10 +125,20 @@ structure) in a /16 block; one `sim` complex with {N_MEMBERS:,} member structure
   `free_hint` = N+1 set before the series (as `POST …/next-free` leaves it), p50 as usual.
   Baselines: the same offsets fetched by one raw query (`SELECT offset … ORDER BY offset`: all
   of them when cold, `>= hint LIMIT 1000` when hinted).
-- **create**: {CLIENTS} concurrent clients, each sending single `POST /foundations` (type `sim`)
-  one after the other ({CREATES_PG:,} in all on PostgreSQL, {CREATES_SQLITE:,} on SQLite);
-  throughput = creates ÷ wall time. Baseline: the same number of single-row
-  `INSERT INTO foundations` (autocommit) over {CLIENTS} concurrent raw connections.
+- **create**: the seeded database served by `python -m contractor.inventory serve` (uvicorn
+  with its defaults: uvloop, httptools, access log on; output to a log file) as a process of its
+  own on 127.0.0.1, with the seeding app's secret key; replicas: {CREATE_REPLICAS}
+  (`INVENTORY_BENCH_REPLICAS` runs more, each a process on its own port, the clients spread
+  over them; the row names the count). {CLIENTS} concurrent clients in the benchmark process,
+  each on one keep-alive HTTP/1.1 connection, send single `POST /foundations` (type `sim`) one
+  after the other ({CREATES_PG:,} in all on PostgreSQL, {CREATES_SQLITE:,} on SQLite), after 3
+  warm-up creates per connection; throughput = creates ÷ wall time. The load generator writes
+  its requests by hand and parses the answers with httptools (uvicorn's parser): it shares the
+  two CPUs with the service and PostgreSQL, and httpx would spend about 1 ms of their CPU per
+  request. The note gives the p50 latency and the service's CPU time per create (user +
+  system of the serving processes, from `/proc/<pid>/stat`, over the measured series).
+  Baseline: the same number of single-row `INSERT INTO foundations` (autocommit) over
+  {CLIENTS} concurrent raw connections.
 
 - **reference**: `GET /sites/{{name}}` — the floor of any authenticated read through the app
   (token check, one row, routing, validation, JSON). Baseline: the raw `SELECT` of that row.
@@ -209,6 +229,7 @@ class World:
     client: httpx.AsyncClient
     headers: dict[str, str]
     raw: Raw
+    secret_key: str = ""
     sites: list[list[str]] = field(default_factory=list)
     structure_ids: list[int] = field(default_factory=list)
     config_target: int = 0
@@ -235,11 +256,8 @@ class World:
 
 @asynccontextmanager
 async def _app(db: str, url: str) -> AsyncIterator[World]:
-    settings = Settings(
-        database_url=url,
-        secret_keys=SecretStr(Fernet.generate_key().decode()),
-        feed_poll_interval_s=0.5,
-    )
+    key = Fernet.generate_key().decode()
+    settings = Settings(database_url=url, secret_keys=SecretStr(key), feed_poll_interval_s=0.5)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with app.state.sessions() as session, session.begin():
@@ -265,7 +283,8 @@ async def _app(db: str, url: str) -> AsyncIterator[World]:
                 dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
                 raw = Raw("postgresql", pg=await asyncpg.connect(dsn))
             try:
-                yield World(db, url, app, client, {"Authorization": f"Bearer {token}"}, raw)
+                headers = {"Authorization": f"Bearer {token}"}
+                yield World(db, url, app, client, headers, raw, secret_key=key)
             finally:
                 if raw.pg is not None:
                     await raw.pg.close()
@@ -733,30 +752,178 @@ async def bench_next_free(w: World) -> list[Result]:
     return results
 
 
+@dataclass
+class Replica:
+    """One ``python -m contractor.inventory serve`` process of the create benchmark."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the process has used so far (Linux ``/proc``)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def _served(w: World, count: int, logs: Path) -> AsyncIterator[list[Replica]]:
+    """``count`` inventory replicas serving the benchmark database, as deployed.
+
+    Each is ``python -m contractor.inventory serve`` (uvicorn, its defaults) on a free port of
+    127.0.0.1, with the same database and secret key as the seeding app; its output goes to a
+    log file. They are stopped by PID (SIGINT, then SIGKILL if one lingers).
+    """
+    env = {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": w.url,
+        "INVENTORY_SECRET_KEYS": w.secret_key,
+    }
+    replicas: list[Replica] = []
+    try:
+        for n in range(count):
+            port = _free_port()
+            log = logs / f"inventory-{n}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "contractor.inventory", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            replicas.append(Replica(process, f"http://127.0.0.1:{port}", log))
+        async with httpx.AsyncClient(timeout=5) as probe:
+            for replica in replicas:
+                await _wait_ready(probe, replica)
+        yield replicas
+    finally:
+        for replica in replicas:
+            if replica.process.poll() is None:
+                replica.process.send_signal(signal.SIGINT)
+        for replica in replicas:
+            try:
+                replica.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                replica.process.kill()
+                replica.process.wait(timeout=10)
+
+
+async def _wait_ready(probe: httpx.AsyncClient, replica: Replica) -> None:
+    deadline = time.monotonic() + SERVE_START_S
+    while time.monotonic() < deadline:
+        if replica.process.poll() is not None:
+            tail = replica.log.read_text(errors="replace")[-500:]
+            raise RuntimeError(f"inventory replica exited at start: {tail}")
+        try:
+            if (await probe.get(f"{replica.url}/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"inventory replica at {replica.url} not ready in {SERVE_START_S} s")
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection of the create benchmark's load generator.
+
+    Requests written by hand and responses parsed by ``httptools`` (uvicorn's parser): a
+    fraction of httpx's CPU per request, which matters when the load generator shares the
+    machine's two CPUs with the service and the database.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: str):
+        self.reader, self.writer, self.head = reader, writer, head
+        self._body: list[bytes] = []
+        self._complete = False
+
+    @classmethod
+    async def open(cls, url: str, headers: dict[str, str]) -> _Connection:
+        """Connect to the server at ``url``; ``headers`` go with every request."""
+        target = httpx.URL(url)
+        assert target.port is not None
+        reader, writer = await asyncio.open_connection(target.host, target.port)
+        lines = [f"Host: {target.host}:{target.port}", "Content-Type: application/json"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        return cls(reader, writer, "".join(f"{line}\r\n" for line in lines))
+
+    def on_body(self, data: bytes) -> None:  # httptools callback
+        self._body.append(data)
+
+    def on_message_complete(self) -> None:  # httptools callback
+        self._complete = True
+
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """``POST`` a JSON body; the answer's status and body."""
+        data = json.dumps(body).encode()
+        request = f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(data)}\r\n\r\n"
+        self.writer.write(request.encode() + data)
+        self._body, self._complete = [], False
+        parser = httptools.HttpResponseParser(self)
+        while not self._complete:
+            chunk = await self.reader.read(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            parser.feed_data(chunk)
+        return parser.get_status_code(), b"".join(self._body)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
 async def bench_create(w: World) -> Result:
     total = CREATES_PG if w.is_pg else CREATES_SQLITE
-    name = f"create foundations, {CLIENTS} concurrent clients × single POST"
+    replicas = CREATE_REPLICAS
+    served = "one replica process" if replicas == 1 else f"{replicas} replica processes"
+    name = f"create foundations, {CLIENTS} concurrent clients × single POST, served by {served}"
     site = w.sites[-1][1]
     latencies: list[float] = []
 
-    async def client(k: int) -> None:
-        for i in range(k, total, CLIENTS):
-            body = {"locator": f"new-{i:05d}", "site": site, "blueprint": w.leaf_fbp, "type": "sim"}
-            start = time.perf_counter_ns()
-            r = await w.client.post(f"{API}/foundations", json=body, headers=w.headers)
-            latencies.append((time.perf_counter_ns() - start) / 1e9)
-            _check(r, 201)
+    def body(locator: str) -> dict[str, Any]:
+        return {"locator": locator, "site": site, "blueprint": w.leaf_fbp, "type": "sim"}
 
-    # warm-up (not counted)
-    await _post(
-        w,
-        "/foundations",
-        {"locator": "warm-0", "site": site, "blueprint": w.leaf_fbp, "type": "sim"},
-    )
-    gc.collect()
-    start = time.perf_counter()
-    await asyncio.gather(*(client(k) for k in range(CLIENTS)))
-    rate = total / (time.perf_counter() - start)
+    async def post(http: _Connection, locator: str) -> None:
+        status, answer = await http.post(f"{API}/foundations", body(locator))
+        if status != 201:
+            raise RuntimeError(f"POST {API}/foundations → {status}: {answer[:300]!r}")
+
+    with tempfile.TemporaryDirectory(prefix="inventory-bench-") as logs:
+        async with _served(w, replicas, Path(logs)) as servers:
+            # One connection per client, spread over the replicas as a balancer would.
+            clients = [
+                await _Connection.open(servers[k % len(servers)].url, w.headers)
+                for k in range(CLIENTS)
+            ]
+            try:
+
+                async def client(k: int) -> None:
+                    for i in range(k, total, CLIENTS):
+                        start = time.perf_counter_ns()
+                        await post(clients[k], f"new-{i:05d}")
+                        latencies.append((time.perf_counter_ns() - start) / 1e9)
+
+                for n in range(3):  # warm-up (not counted): every connection, a few times
+                    await asyncio.gather(
+                        *(post(http, f"warm-{n}-{k}") for k, http in enumerate(clients))
+                    )
+                gc.collect()
+                cpu = [r.cpu_seconds() for r in servers]
+                start = time.perf_counter()
+                await asyncio.gather(*(client(k) for k in range(CLIENTS)))
+                rate = total / (time.perf_counter() - start)
+                cpu = [r.cpu_seconds() - c for r, c in zip(servers, cpu, strict=True)]
+            finally:
+                for http in clients:
+                    await http.close()
 
     async with w.app.state.sessions() as session:
         tmpl = await session.get(orm.Foundation, "tmpl-f")
@@ -802,7 +969,10 @@ async def bench_create(w: World) -> Result:
     raw_rate = total / (time.perf_counter() - start)
     for c in conns:
         await c.close()
-    note = f"{total:,} creates, p50 latency {statistics.median(latencies) * 1e3:.1f} ms"
+    note = (
+        f"{total:,} creates, p50 latency {statistics.median(latencies) * 1e3:.1f} ms, "
+        f"server CPU {sum(cpu) / total * 1e3:.2f} ms per create"
+    )
     return _row(
         w,
         name,

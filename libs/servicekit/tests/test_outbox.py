@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from contractor.servicekit import outbox
 from contractor.servicekit.db import create_engine, create_session_factory
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 metadata = MetaData()
@@ -297,3 +297,48 @@ async def test_call_after_commit_runs_on_commit_only(
             outbox.call_after_commit(session, lambda: called.append("committed"))
             assert called == []  # not before the commit
     assert called == ["committed"]
+
+
+async def test_commit_locks_and_inserts_its_events_in_one_statement(kit_pg_url: str) -> None:
+    engine = create_engine(kit_pg_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    sessions = create_session_factory(engine, outbox.session_info(outbox.FeedSignal(), "kit_one"))
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    try:
+        async with sessions() as session:
+            await session.begin()
+            for key in ("one-a", "one-b"):
+                await outbox.append(session, events, new(key))
+            event.listen(engine.sync_engine, "before_cursor_execute", record)
+            await session.commit()
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert len(statements) == 1  # the lock and both rows: one round trip before COMMIT
+        assert "pg_advisory_xact_lock" in statements[0]
+        assert "INSERT INTO kit_events" in statements[0]
+    finally:
+        await engine.dispose()
+
+
+async def test_many_events_in_one_transaction_keep_their_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Beyond LOCKED_INSERT_MAX_ROWS the rows go in by executemany after the lock (PostgreSQL).
+    for count in (outbox.LOCKED_INSERT_MAX_ROWS, outbox.LOCKED_INSERT_MAX_ROWS + 5):
+        keys = [f"n{count}-{i:02d}" for i in range(count)]
+        async with sessions() as session, session.begin():
+            for key in keys:
+                await outbox.append(session, events, new(key))
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    select(events.c.subject_key)
+                    .where(events.c.subject_key.startswith(f"n{count}-"))
+                    .order_by(events.c.cursor)
+                )
+            ).all()
+        assert [r.subject_key for r in rows] == keys

@@ -4,9 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from contractor.inventory import orm
+from contractor.inventory import orm, store
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 Headers = Callable[[str], dict[str, str]]
 IPMI = {"ipmi_ip_address": "10.0.0.5", "ipmi_username": "admin", "ipmi_password": "bmc-s3cret"}
@@ -74,6 +74,58 @@ class TestCrud:
         assert made["state"] == "located" and made["located_at"] is not None
         located = (await seed.events(as_role("admin"), "foundation.located"))[0]
         assert located["data"]["reason"] == "created" and located["actor"]["kind"] == "system"
+
+
+class TestCreateStatements:
+    async def test_a_create_is_one_read_one_insert_and_its_event(
+        self, app: FastAPI, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any]
+    ) -> None:
+        # The read brings every check; the row goes in by one INSERT (no unit of work); the
+        # event rides with the outbox lock (PostgreSQL) or alone (SQLite).
+        op = as_role("operator")
+        body = {"locator": "f1", "site": "dc1", "blueprint": "fbp", "type": "manual"}
+        engine = app.state.sessions.kw["bind"].sync_engine
+        statements: list[str] = []
+
+        def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+            # Not SQLite's BEGIN IMMEDIATE, nor the token check (its own short transactions).
+            if not statement.startswith("BEGIN") and "tokens" not in statement:
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            r = await client.post("/api/v1/foundations", json=body, headers=op)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert r.status_code == 201, r.text
+        assert len(statements) == 3, statements
+        assert statements[0].startswith("WITH RECURSIVE")
+        assert statements[1].startswith("INSERT INTO foundations")
+        assert "INSERT INTO events" in statements[2]
+        if engine.dialect.name == "postgresql":
+            assert "pg_advisory_xact_lock" in statements[2]
+
+    async def test_a_new_foundation_changed_in_its_transaction_is_updated(
+        self, app: FastAPI, world: dict[str, Any]
+    ) -> None:
+        flushes: list[object] = []
+        async with app.state.sessions() as session, session.begin():
+            event.listen(session.sync_session, "after_flush", lambda *args: flushes.append(args))
+            made = await store.foundations.create(
+                session,
+                {"locator": "f2", "site": "dc1", "blueprint": "fbp", "type": "manual"},
+                app.state.box,
+            )
+            assert flushes == []  # inserted by a plain INSERT, not through the unit of work
+            assert made in session and not session.dirty
+            assert await session.get(orm.Foundation, "f2") is made  # no query: in the session
+            made.serial = "SN-2"
+            await session.flush()
+            assert len(flushes) == 1
+        async with app.state.sessions() as session:
+            row = await session.get(orm.Foundation, "f2")
+            assert row is not None and row.serial == "SN-2" and row.state == "planned"
+            assert row.job_id is None and row.version == 1
 
 
 class TestSecrets:

@@ -82,6 +82,38 @@ async def test_resources_follow_attributes_config_and_the_create_job(
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "resources"]
 
 
+async def test_new_foundation_is_sized_from_both_chains(
+    client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any], seed: Any
+) -> None:
+    # The create reads both chains as plain rows: the child blueprint overrides its parent and
+    # the sites (root first) override the blueprints, as the config endpoints merge them.
+    admin, op = as_role("admin"), as_role("operator")
+    r = await client.patch(
+        "/api/v1/sites/dc1", json={"config_values": {"disk_size": 100}}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    dc2 = {"name": "dc2", "description": "second", "parent": "dc1"}
+    await _post(client, "sites", {**dc2, "config_values": {"disk_size": 200}}, admin)
+    for name, parents, values in (
+        ("metal", [], {"cpu_count": 8, "memory_size": 1024, "disk_size": 10}),
+        ("small-metal", ["metal"], {"cpu_count": 4}),
+    ):
+        body = {
+            "name": name,
+            "description": name,
+            "parents": parents,
+            "foundation_types": ["manual"],
+            "config_values": values,
+        }
+        await _post(client, "blueprints/foundation", body, admin)
+    made = await seed.foundation(op, "m1", blueprint="small-metal", site="dc2")
+    assert made["resources"] == _res(4, 1024, 200)
+    made = await seed.foundation(op, "m2", blueprint="small-metal")
+    assert made["resources"] == _res(4, 1024, 100)
+    stored = (await client.get("/api/v1/foundations/m1", headers=op)).json()
+    assert stored["resources"] == _res(4, 1024, 200)
+
+
 async def _usage_world(client: httpx.AsyncClient, as_role: Headers, seed: Any) -> dict[str, Any]:
     """Complexes kvm-a (a1 4/8192/10 with web app1 and two addresses, a2 1/512/10) and kvm-b
     (b1 2/1024/20 with db db1 and one address); m1 (no complex, site dc2, 16/65536/500)

@@ -7,14 +7,14 @@ transaction; :func:`append` only flushes). Readers follow ``GET /api/v1/events?a
 that is not enough on PostgreSQL: transaction A may take cursor 7, transaction B cursor 8, and B
 commit first; a reader that saw 8 and moved its cursor past it would never see 7. So
 :func:`append` only records the event in the session; a ``before_commit`` hook then takes a
-transaction-scoped advisory lock (``pg_advisory_xact_lock``), inserts the transaction's events
-(drawing their cursors) and the commit follows at once. The lock is held until commit, so
-cursors are drawn in commit order and a visible cursor N means every smaller cursor is committed
-or gone for good (rolled back). Outbox writers therefore commit one at a time, but each holds
-the lock only for its final insert and commit, not while it does its work. SQLite behaves the
-same way by construction: every write transaction starts with ``BEGIN IMMEDIATE`` (see
-:mod:`contractor.servicekit.db`), a single writer, and ``AUTOINCREMENT`` keeps cursors from ever
-being reused.
+transaction-scoped advisory lock (``pg_advisory_xact_lock``) and inserts the transaction's
+events, drawing their cursors (usually both in one statement), and the commit follows at once.
+The lock is held until commit, so cursors are drawn in commit order and a visible cursor N
+means every smaller cursor is committed or gone for good (rolled back). Outbox writers therefore
+commit one at a time, but each holds the lock only for its final insert and commit, not while it
+does its work. SQLite behaves the same way by construction: every write transaction starts with
+``BEGIN IMMEDIATE`` (see :mod:`contractor.servicekit.db`), a single writer, and
+``AUTOINCREMENT`` keeps cursors from ever being reused.
 
 **Waking readers.** Waiting readers hold no database connection: they sleep on an in-process
 :class:`FeedSignal`, set after every commit that appended events. Writers on PostgreSQL also
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import zlib
@@ -48,10 +49,14 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    bindparam,
+    column,
     func,
+    insert,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -234,29 +239,82 @@ def _write_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # SQLite needs no lock: BEGIN IMMEDIATE already made this the only writer.
         channel = str(session.info.get(CHANNEL_INFO_KEY, "events"))
-        session.execute(
-            _LOCK_AND_NOTIFY,
-            {"key": lock_key(channel), "channel": channel, **_notify_params(notify)},
-        )
-    _insert(session, pending)
+        _lock_and_insert(session, pending, channel, notify)
+    else:
+        _insert(session, pending)
     session.info[_WROTE_INFO_KEY] = True
+
+
+def _by_table(pending: list[_Pending]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The pending rows grouped by table, tables and rows in the order they were added."""
+    by_table: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
+    for item in pending:
+        by_table.setdefault(item.table.name, (item.table, []))[1].append(item.values)
+    return list(by_table.values())
 
 
 def _insert(session: Session, pending: list[_Pending]) -> None:
     """One ``executemany`` per table, rows in the order they were added."""
-    by_table: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
-    for item in pending:
-        by_table.setdefault(item.table.name, (item.table, []))[1].append(item.values)
-    for table, rows in by_table.values():
+    for table, rows in _by_table(pending):
         session.execute(table.insert(), rows)
+
+
+LOCKED_INSERT_MAX_ROWS = 16
+"""Events a transaction inserts in the lock's own statement; beyond, a separate insert."""
+
+
+def _lock_and_insert(
+    session: Session, pending: list[_Pending], channel: str, notify: dict[str, str]
+) -> None:
+    """Take the outbox lock (and send the notifications) and insert the events.
+
+    Usually one round trip: the events of the first table ride in the lock's statement
+    (:func:`_locked_insert`). A transaction with more than ``LOCKED_INSERT_MAX_ROWS`` events
+    takes the lock first and inserts them by ``executemany``, as do further tables.
+    """
+    params: dict[str, Any] = {"key": lock_key(channel), "channel": channel}
+    params.update(_notify_params(notify))
+    (table, rows), *rest = _by_table(pending)
+    names = tuple(rows[0])
+    if len(rows) <= LOCKED_INSERT_MAX_ROWS and all(tuple(row) == names for row in rows):
+        for index, row in enumerate(rows):
+            params.update({f"e{index}_{name}": value for name, value in row.items()})
+        session.execute(_locked_insert(table, names, len(rows)), params)
+    else:
+        session.execute(_LOCK_AND_NOTIFY, params)
+        session.execute(table.insert(), rows)
+    for table, rows in rest:
+        session.execute(table.insert(), rows)
+
+
+@functools.cache
+def _locked_insert(table: Table, names: tuple[str, ...], count: int) -> Any:
+    """``INSERT … SELECT`` of ``count`` rows from the lock's one-row CTE, built once per shape.
+
+    The lock is taken before any cursor is drawn: each row's cursor default (``nextval``) is
+    evaluated when the row is produced, and every row reads the CTE, which takes the lock
+    first. ``UNION ALL`` keeps the rows, hence their cursors, in the order they were added.
+    Parameters: those of `_LOCK_AND_NOTIFY`, and ``e<i>_<column>`` for row *i*.
+    """
+    lock = _LOCK_AND_NOTIFY.columns(column("locked"), column("notified"), column("sent")).cte(
+        "outbox_lock"
+    )
+    selects = [
+        select(
+            *(bindparam(f"e{i}_{name}", type_=table.c[name].type) for name in names)
+        ).select_from(lock)
+        for i in range(count)
+    ]
+    return insert(table).from_select(list(names), selects[0] if count == 1 else union_all(*selects))
 
 
 _NOTIFY_MANY = text(
     "SELECT count(pg_notify(c, p)) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS n(c, p)"
 )
 _LOCK_AND_NOTIFY = text(
-    "SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, ''), (SELECT count(pg_notify(c, p)) "
-    "FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS n(c, p))"
+    "SELECT pg_advisory_xact_lock(:key) AS locked, pg_notify(:channel, '') AS notified, "
+    "(SELECT count(pg_notify(c, p)) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) "
+    "AS n(c, p)) AS sent"
 )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contractor.inventory import orm
+from contractor.inventory import config, orm
 from sqlalchemy import (
     String,
     Text,
@@ -132,32 +132,102 @@ def _foundation_create_statement(dialect: str) -> Any:
         .exists()
         .label("taken")
     )
-    statement, _ = _with_chains(
+    keys = _keys(
         _site_chain_cte(bindparam("site_name")),
         _blueprint_chain_cte(dialect, bindparam("blueprint", type_=String)),
-        taken,
     )
-    return statement
+    sites, blueprints = orm.Site.__table__, orm.Blueprint.__table__
+    # Plain columns, only those a create reads: no ORM objects to build and fewer JSON values
+    # to decode (a blueprint row carries seven JSON columns).
+    return (
+        select(
+            sites.c.name.label("site_name"),
+            sites.c.config_values.label("site_values"),
+            blueprints.c.name.label("blueprint_name"),
+            blueprints.c.kind,
+            blueprints.c.parents,
+            blueprints.c.foundation_types,
+            blueprints.c.config_values.label("blueprint_values"),
+            taken,
+        )
+        .select_from(keys)
+        .outerjoin(sites, sites.c.name == keys.c.site)
+        .outerjoin(blueprints, blueprints.c.name == keys.c.blueprint)
+        .order_by(keys.c.depth.desc())
+    )
 
 
 _FOUNDATION_CREATE = _for_dialect(_foundation_create_statement)
 
 
-async def for_foundation_create(
-    session: AsyncSession, site: str, blueprint: str, locator: str
-) -> tuple[Chains, bool | None]:
-    """A new foundation's site and blueprint chains; and whether ``locator`` is taken.
+@dataclass(frozen=True)
+class BlueprintFacts:
+    """The columns of a blueprint a foundation create reads."""
 
-    ``None`` for "taken" when the statement found no row at all (no such site and no such
+    name: str
+    kind: str
+    parents: list[str]
+    foundation_types: list[str]
+    config_values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewFoundationRows:
+    """What a new foundation is checked and sized with (see `for_foundation_create`).
+
+    ``sites`` is its site chain, root first (empty: no such site); ``blueprints`` its blueprint
+    and that one's ancestors by name (none: no such blueprint). ``taken`` tells whether the
+    locator is taken; ``None`` when no row came back at all (no such site and no such
     blueprint), which cannot carry the answer.
     """
+
+    sites: list[config.Source]
+    blueprints: dict[str, BlueprintFacts]
+    taken: bool | None
+
+    def blueprint_chain(self, name: str) -> list[BlueprintFacts]:
+        """The chain of ``name``, root first, as the merge takes it (``configs.chain_of``)."""
+        parents = self.blueprints
+        names = config.blueprint_chain(
+            name, lambda n: list(parents[n].parents) if n in parents else []
+        )
+        return [parents[n] for n in names]
+
+
+async def for_foundation_create(
+    session: AsyncSession, site: str, blueprint: str, locator: str
+) -> NewFoundationRows:
+    """A new foundation's site and blueprint chains, and whether ``locator`` is taken.
+
+    Plain rows, not ORM objects: a create only checks them and merges their values. Run on the
+    session's connection, in its transaction, as a Core statement.
+    """
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             _FOUNDATION_CREATE(session),
             {"site_name": site, "blueprint": blueprint, "locator": locator},
         )
     ).all()
-    return _chains(rows), (bool(rows[0].taken) if rows else None)
+    return NewFoundationRows(
+        sites=[
+            config.Source(row.site_name, row.site_values)
+            for row in rows
+            if row.site_name is not None
+        ],
+        blueprints={
+            row.blueprint_name: BlueprintFacts(
+                row.blueprint_name,
+                row.kind,
+                row.parents,
+                row.foundation_types,
+                row.blueprint_values,
+            )
+            for row in rows
+            if row.blueprint_name is not None
+        },
+        taken=bool(rows[0].taken) if rows else None,
+    )
 
 
 def _structure_statement(dialect: str) -> Any:

@@ -8,7 +8,8 @@ figures.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from contractor.inventory import config, orm
 from contractor.inventory.foundation_types import REGISTRY
@@ -19,6 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 FIELDS = ("cpu_count", "memory_mb", "disk_gb")
 
 
+class Values(Protocol):
+    """An owner of config values in a chain: a site or blueprint row, or a plain source."""
+
+    @property
+    def name(self) -> str:
+        """Its name, for error messages."""
+        ...
+
+    @property
+    def config_values(self) -> Mapping[str, Any]:
+        """Its stored ``config_values``."""
+        ...
+
+
 def of(foundation: orm.Foundation) -> dict[str, int]:
     """The stored ``resources`` object of a foundation."""
     return {name: int(getattr(foundation, name) or 0) for name in FIELDS}
@@ -26,8 +41,8 @@ def of(foundation: orm.Foundation) -> dict[str, int]:
 
 def _merged(
     foundation: orm.Foundation,
-    blueprint_chain: list[orm.Blueprint],
-    site_chain: list[orm.Site],
+    blueprint_chain: Sequence[Values],
+    site_chain: Sequence[Values],
     structure: orm.Structure | None,
 ) -> dict[str, Any]:
     """The plain keys of the merged config the create job sees (§6.3), cheaply.
@@ -79,8 +94,8 @@ def _store(foundation: orm.Foundation, values: dict[str, int]) -> list[str]:
 
 def set_new(
     foundation: orm.Foundation,
-    blueprint_chain: list[orm.Blueprint],
-    site_chain: list[orm.Site],
+    blueprint_chain: Sequence[Values],
+    site_chain: Sequence[Values],
 ) -> None:
     """Set the ``resources`` of a foundation being created, before its ``INSERT``.
 
