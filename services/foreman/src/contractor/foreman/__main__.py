@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 
 from contractor.foreman import migrate
 from contractor.foreman.settings import Settings
+from contractor.servicekit.process import tune_gc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,21 +19,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8002)
     return parser
-
-
-def tune_gc() -> None:
-    """Set the garbage collector for a long-running server.
-
-    What exists once the app is built (modules, classes, mappers, validators: some 100,000
-    objects) lives as long as the process; frozen, the collector's full passes skip it. A
-    step allocates thousands of objects (rows, ORM states, the interpreter), nearly all freed
-    by reference counting; ORM states hold reference cycles that only the collector frees.
-    Young collections every 20,000 allocations instead of 700 took the collector's share
-    of foreman's CPU while tasks flowed from a tenth to ~1 %.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from contractor.inventory.encryption import secret_box
 from contractor.inventory.settings import Settings
 from contractor.servicekit.auth import Role
 from contractor.servicekit.db import create_engine, create_session_factory
+from contractor.servicekit.process import tune_gc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         from contractor.inventory.main import create_app
 
         # Long-polls (events feed, agent polls) would hold a graceful shutdown for up to 30 s.
-        uvicorn.run(
-            create_app(settings), host=args.host, port=args.port, timeout_graceful_shutdown=3
-        )
+        app = create_app(settings)
+        tune_gc()
+        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
     else:
         sites = [s for s in (args.sites or "").split(",") if s] or None
         role = Role(args.role)
