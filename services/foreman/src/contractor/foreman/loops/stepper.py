@@ -14,7 +14,7 @@ from contractor.foreman.runtime import Runtime, WakeOne
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs
 from contractor.foreman.store.sql import one_of
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -38,14 +38,14 @@ _CLAIM = (
     .execution_options(populate_existing=True)
 )
 _RUNNING = JobState.RUNNING.value
+# ``runnable_at > since`` bounds the whole scan (an index range from ``since`` on): an ``OR``
+# of two ranges would have the index read from its start, every due job and dead entry first.
 _NEXT_DUE = (
     select(orm.Job.runnable_at)
     .where(
+        orm.Job.runnable_at > bindparam("since"),
         orm.Job.state.in_(DUE_STATES),
-        or_(
-            and_(orm.Job.state == _RUNNING, orm.Job.runnable_at > bindparam("now")),
-            and_(orm.Job.state != _RUNNING, orm.Job.runnable_at > bindparam("since")),
-        ),
+        or_(orm.Job.state != _RUNNING, orm.Job.runnable_at > bindparam("now")),
     )
     .order_by(orm.Job.runnable_at)
     .limit(1)
