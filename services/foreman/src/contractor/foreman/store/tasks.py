@@ -19,6 +19,40 @@ SETTLED: Final = ("succeeded", "failed", "lost", "canceled")
 TASKS_TABLE: Table = orm.Task.__table__  # type: ignore[assignment]
 
 
+def _new_row(
+    *,
+    task_id: str,
+    job: orm.Job,
+    module: str,
+    function: str,
+    parameters: dict[str, Any],
+    idempotent: bool,
+    purpose: str,
+    now: datetime,
+    timeout_s: float | None,
+    site: str | None,
+) -> dict[str, Any]:
+    """The columns of a new ``pending`` task (attempt 1), available now."""
+    return {
+        "id": task_id,
+        "job_id": job.id,
+        "site": site or job.site or "",
+        "module": module,
+        "function": function,
+        "parameters": parameters,
+        "idempotent": idempotent,
+        "purpose": purpose,
+        "state": "pending",
+        "attempt": 1,
+        "reoffers": 0,
+        "available_at": now,
+        "created_at": now,
+        "timeout_s": timeout_s,
+        "cancel_requested": False,
+        "history": [],
+    }
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -34,24 +68,11 @@ async def create(
     site: str | None = None,
 ) -> orm.Task:
     """Insert a ``pending`` task (attempt 1), available now, for the job's site or ``site``."""
-    task = orm.Task(
-        id=task_id,
-        job_id=job.id,
-        site=site or job.site or "",
-        module=module,
-        function=function,
-        parameters=parameters,
-        idempotent=idempotent,
-        purpose=purpose,
-        state="pending",
-        attempt=1,
-        reoffers=0,
-        available_at=now,
-        created_at=now,
-        timeout_s=timeout_s,
-        cancel_requested=False,
-        history=[],
-    )
+    row = _new_row(
+        task_id=task_id, job=job, module=module, function=function, parameters=parameters,
+        idempotent=idempotent, purpose=purpose, now=now, timeout_s=timeout_s, site=site,
+    )  # fmt: skip
+    task = orm.Task(**row)
     session.add(task)  # inserted by the session's next flush
     return task
 
@@ -74,24 +95,10 @@ def insert_new(
     For a step's new request: nothing reads the task back in the transaction that makes it,
     so its row goes in with the transaction's other new rows, in one statement at commit.
     """
-    row = {
-        "id": task_id,
-        "job_id": job.id,
-        "site": site or job.site or "",
-        "module": module,
-        "function": function,
-        "parameters": parameters,
-        "idempotent": idempotent,
-        "purpose": "call",
-        "state": "pending",
-        "attempt": 1,
-        "reoffers": 0,
-        "available_at": now,
-        "created_at": now,
-        "timeout_s": timeout_s,
-        "cancel_requested": False,
-        "history": [],
-    }
+    row = _new_row(
+        task_id=task_id, job=job, module=module, function=function, parameters=parameters,
+        idempotent=idempotent, purpose="call", now=now, timeout_s=timeout_s, site=site,
+    )  # fmt: skip
     insert_on_commit(session, TASKS_TABLE, row)
 
 
