@@ -112,6 +112,19 @@ async def test_new_foundation_is_sized_from_both_chains(
     assert made["resources"] == _res(4, 1024, 100)
     stored = (await client.get("/api/v1/foundations/m1", headers=op)).json()
     assert stored["resources"] == _res(4, 1024, 200)
+    # Operators and class filters on the sizing keys apply as in the full merge (only keys on
+    # those names are merged for sizing): ``~`` removes cpu_count, a key for a class the type
+    # does not have is skipped, and other keys are left out.
+    tiny = {
+        "name": "tiny-metal",
+        "description": "tiny",
+        "parents": ["small-metal"],
+        "foundation_types": ["manual"],
+        "config_values": {"~cpu_count": None, "memory_size:Nope": 1, "packages": ["vim"]},
+    }
+    await _post(client, "blueprints/foundation", tiny, admin)
+    made = await seed.foundation(op, "m3", blueprint="tiny-metal")
+    assert made["resources"] == _res(0, 1024, 100)
 
 
 async def _usage_world(client: httpx.AsyncClient, as_role: Headers, seed: Any) -> dict[str, Any]:

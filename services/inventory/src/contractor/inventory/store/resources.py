@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from contractor.inventory import config, orm
-from contractor.inventory.foundation_types import REGISTRY
+from contractor.inventory.foundation_types import REGISTRY, RESOURCE_KEYS
 from contractor.inventory.store import configs
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,24 +45,36 @@ def _merged(
     site_chain: Sequence[Values],
     structure: orm.Structure | None,
 ) -> dict[str, Any]:
-    """The plain keys of the merged config the create job sees (§6.3), cheaply.
+    """The config keys sizing a foundation, merged as the create job sees them (§6.3), cheaply.
 
     For the structure on the foundation (else the foundation itself): its blueprint chain,
     its site chain and, for a structure, its own values. The other layers of §6.3
     (attributes, job ids, globals) only set ``_``-names, so the plain keys sizing a
-    foundation (``cpu_count``, ``memory_size``, ``disk_size``) come out the same.
-    ``{}`` when the values do not merge: that must not block an attribute write.
+    foundation (``cpu_count``, ``memory_size``, ``disk_size``) come out the same. Only the
+    keys acting on those names are merged: a key's operators and class filter act on its
+    own name alone, so the others cannot change them (and copying every value of every layer
+    was most of a foundation create's merge). ``{}`` when the values do not merge: that must
+    not block an attribute write.
     """
-    layers = [
-        *(config.Layer(f"blueprint {b.name}", b.config_values) for b in blueprint_chain),
-        *(config.Layer(f"site {s.name}", s.config_values) for s in site_chain),
+    sources = [
+        *((f"blueprint {b.name}", b.config_values) for b in blueprint_chain),
+        *((f"site {s.name}", s.config_values) for s in site_chain),
     ]
     if structure is not None:
-        layers.append(config.Layer(f"structure {structure.hostname}", structure.config_values))
+        sources.append((f"structure {structure.hostname}", structure.config_values))
     try:
+        layers = [
+            config.Layer(
+                label, {k: v for k, v in values.items() if config.parse_key(k).name in _SIZING}
+            )
+            for label, values in sources
+        ]
         return dict(config.merge_layers(layers, list(REGISTRY[foundation.type].class_list)))
     except config.ConfigValueError:
         return {}
+
+
+_SIZING = frozenset(key for _field, key in RESOURCE_KEYS)
 
 
 async def _config(session: AsyncSession, foundation: orm.Foundation) -> dict[str, Any]:
