@@ -25,6 +25,7 @@ from contractor.foreman.loops import (
     retention,
     server_tasks,
     stepper,
+    vacuum,
 )
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.settings import Settings
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             )
             if settings.run_loops:
                 loops.extend(_start_loops(settings, rt, sessions, inventory, stop))
+                loops.insert(0, asyncio.create_task(vacuum.run(engine, rt, stop)))
             yield
         finally:
             stop.set()

@@ -130,6 +130,8 @@ class Runtime:
     _serving: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict)
     replica: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This process's id in ``NOTIFY`` payloads."""
+    transitions: int = 0
+    """Job transitions counted in this process (read by the vacuum loop)."""
 
     async def serves(self, session: AsyncSession, site: str, module: str) -> bool:
         """Whether some agent serves ``module`` for ``site``, re-read at most once a second.
@@ -156,6 +158,7 @@ class Runtime:
 
     def count(self, before: str, after: str) -> None:
         """Count one job transition."""
+        self.transitions += 1
         self.metrics.transitions.labels(before, after).inc()
 
     @property

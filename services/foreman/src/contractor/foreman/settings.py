@@ -63,6 +63,12 @@ class Settings(ServiceSettings):
         30, gt=0, description="Days aborted/canceled jobs and every log row are kept."
     )
     retention_interval_s: float = Field(3600, gt=0, description="How often retention runs.")
+    vacuum_interval_s: float = Field(
+        10.0, gt=0, description="How often busy queue tables are vacuumed (PostgreSQL)."
+    )
+    vacuum_min_transitions: int = Field(
+        1000, ge=0, description="Job transitions since the last vacuum that make it due."
+    )
     max_attempts: int = Field(3, ge=1, description="Attempts for retryable task errors.")
     max_reoffers: int = Field(5, ge=1, description="Re-offers of a lost idempotent task.")
     retry_cap_s: float = Field(60.0, gt=0, description="Longest backoff between attempts.")
