@@ -8,7 +8,6 @@ up front turns lock upgrades (which fail with "database is locked") into plain w
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,6 @@ PREPARED_STATEMENT_CACHE = 500
 POOL_SIZE = 15
 """Connections per process: SQLAlchemy's default ceiling (5 + 10 overflow), all kept."""
 _FRESH = "contractor.fresh"
-_RETURNED_AT = "contractor.returned_at"
-# A connection given back to the pool this recently is handed out again without a check: it
-# just finished a transaction. Connection pools commonly do the same (HikariCP's 500 ms
-# "alive bypass window"); under load every checkout falls in it and saves a round trip.
-ALIVE_BYPASS_S = 0.5
 
 
 def json_dumps(value: Any) -> str:
@@ -126,10 +120,7 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     one round trip and no prepared statement, which pgbouncer's transaction mode cannot take
     either (not ``;``: asyncpg fails on the empty query's answer in the simple protocol). A
     failed check raises ``InvalidatePoolError``, as SQLAlchemy's own does: the pool drops every
-    connection older than now and checks out a new one. A connection just made is not checked,
-    nor one given back less than ``ALIVE_BYPASS_S`` ago (it was working a moment ago; a
-    database restart takes longer than that, and a connection it breaks in between fails its
-    statement, which invalidates the pool as a failed check does).
+    connection older than now and checks out a new one. A connection just made is not checked.
 
     The pool keeps every connection it opens (``POOL_SIZE``, no overflow): SQLAlchemy's
     default (5 kept, 10 more opened for a burst and closed on return) makes a steady load of 6
@@ -142,15 +133,9 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     def _on_connect(_dbapi_connection: Any, record: Any) -> None:
         record.info[_FRESH] = True
 
-    @event.listens_for(pool, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_RETURNED_AT] = time.monotonic()
-
     @event.listens_for(pool, "checkout")
     def _on_checkout(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if record.info.pop(_FRESH, False):
-            return
-        if time.monotonic() - record.info.get(_RETURNED_AT, float("-inf")) < ALIVE_BYPASS_S:
             return
         try:
             await_(proxy.driver_connection.execute("SELECT 1"))

@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             )
             if settings.run_loops:
                 loops.extend(_start_loops(settings, rt, sessions, inventory, stop))
-                loops.insert(0, asyncio.create_task(vacuum.run(engine, rt, stop)))
+                if not is_sqlite(settings.database_url):  # PostgreSQL only (/readyz: no loop ends)
+                    loops.insert(0, asyncio.create_task(vacuum.run(engine, rt, stop)))
             yield
         finally:
             stop.set()
