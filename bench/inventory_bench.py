@@ -75,7 +75,7 @@ ROUNDS = 3  # p50 series per figure; the lowest is kept
 LIST_SAMPLES = 11
 FLOOR_SAMPLES = 100
 CONFIG_SAMPLES = 100
-IMPACT_SAMPLES = 7  # one round
+IMPACT_SAMPLES = 7  # per round (ROUNDS of them, like every p50 series)
 NEXT_FREE_SAMPLES = 30
 NEXT_FREE_COLD_SAMPLES = 3  # one round (the raw baseline fetches every offset)
 
@@ -91,7 +91,7 @@ served over HTTP by separate processes (see its entry below). Latencies are the 
 of `perf_counter_ns` around each awaited request, after warm-up requests; the garbage
 collector is run before each series. The machine's CPUs are shared with the database server
 (and whatever else runs), so each p50 series is run {ROUNDS} times and the lowest median kept
-(one series for the impact route and the cold next-free baseline, which take seconds).
+(one series for the cold next-free baseline, which takes seconds).
 Baselines use one raw connection (`asyncpg.connect` / `aiosqlite.connect`) to the same
 database, measured the same way.
 Ratio = route ÷ baseline (baseline ÷ route for throughput).
@@ -679,7 +679,7 @@ async def bench_impact(w: World) -> Result:
         rows = await w.raw.fetch(sql, w.complex_name)
         assert len(rows) == 2 * N_HOSTED
 
-    value = await _p50(route, IMPACT_SAMPLES, rounds=1)
+    value = await _p50(route, IMPACT_SAMPLES)
     baseline = await _p50(raw, IMPACT_SAMPLES)
     return _row(
         w,
