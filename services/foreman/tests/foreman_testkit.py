@@ -68,6 +68,9 @@ def make_settings(database_url: str, inventory_url: str, **overrides: Any) -> Se
         "poll_recheck_s": 0.05,
         "sweep_s": 0.2,
         "reaper_grace_s": 3600,  # tests call the reaper themselves
+        # ... and the agent status sweep: the loop's own sweep could run first, between a
+        # test's clock shift and its call, and leave the call nothing to change.
+        "agent_status_interval_s": 3600,
     }
     values.update(overrides)
     return Settings(**values)
