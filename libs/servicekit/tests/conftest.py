@@ -27,3 +27,12 @@ async def kit_pg_url() -> AsyncIterator[str]:
         pytest.skip(message)
     async with testing.throwaway_database(admin, "servicekit_test") as url:
         yield url
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def kit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: the throwaway PostgreSQL database, then a fresh SQLite file."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("kit_pg_url")
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'kit.sqlite3'}"

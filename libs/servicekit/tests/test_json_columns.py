@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,16 +37,8 @@ def test_what_orjson_refuses_is_written_by_json() -> None:
     assert json_dumps({"n": 2**70}) == '{"n": 1180591620717411303424}'
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        found: str = request.getfixturevalue("kit_pg_url")
-        return found
-    return f"sqlite+aiosqlite:///{tmp_path / 'kit.sqlite3'}"
-
-
-async def test_engine_round_trips_json_columns_exactly(url: str) -> None:
-    engine = create_engine(url)
+async def test_engine_round_trips_json_columns_exactly(kit_url: str) -> None:
+    engine = create_engine(kit_url)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.drop_all)

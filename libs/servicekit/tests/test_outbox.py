@@ -26,14 +26,6 @@ def new(key: str, type: str = "thing.created") -> outbox.NewEvent:
     )
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def kit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("kit_pg_url")
-        return url
-    return f"sqlite+aiosqlite:///{tmp_path / 'kit.sqlite3'}"
-
-
 @pytest.fixture
 async def sessions(kit_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     url = kit_url

@@ -36,7 +36,7 @@ from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
 from contractor.servicekit.outbox import FeedSignal, session_info
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 API_PREFIX = "/api/v1"
 FEED_CHANNEL = "foreman_events"
@@ -86,9 +86,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 listener.run(engine, rt, stop, feed=(FEED_CHANNEL, signal))
             )
             if settings.run_loops:
-                loops.extend(_start_loops(settings, rt, sessions, inventory, stop))
-                if not is_sqlite(settings.database_url):  # PostgreSQL only (/readyz: no loop ends)
-                    loops.insert(0, asyncio.create_task(vacuum.run(engine, rt, stop)))
+                loops.extend(_start_loops(settings, rt, engine, sessions, inventory, stop))
             yield
         finally:
             stop.set()
@@ -123,11 +121,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 def _start_loops(
     settings: Settings,
     rt: Runtime,
+    engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
     inventory: InventoryClient,
     stop: asyncio.Event,
 ) -> list[asyncio.Task[None]]:
-    """Start the background loops of spec §3.1; the inventory feed comes last."""
+    """Start the loops of spec §3.1 and the vacuum (PostgreSQL); the inventory feed comes last."""
     sqlite = is_sqlite(settings.database_url)
     work: list[Coroutine[Any, Any, None]] = [
         stepper.run(sessions, rt, stop) for _ in range(1 if sqlite else settings.steppers)
@@ -137,5 +136,7 @@ def _start_loops(
     work.append(prerequisites.run(sessions, rt, inventory, stop))
     work.append(retention.run(sessions, rt, stop))
     work.append(agent_status.run(sessions, rt, stop))
+    if not sqlite:
+        work.append(vacuum.run(engine, rt, stop))
     work.append(inventory_feed.run(inventory, rt, stop))
     return [asyncio.create_task(w) for w in work]

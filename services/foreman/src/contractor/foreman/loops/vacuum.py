@@ -32,9 +32,7 @@ TABLES = ("jobs", "tasks")
 
 
 async def run(engine: AsyncEngine, rt: Runtime, stop: asyncio.Event) -> None:
-    """Vacuum when due until ``stop`` is set (PostgreSQL only)."""
-    if engine.dialect.name != "postgresql":
-        return
+    """Vacuum when due until ``stop`` is set (started on PostgreSQL only)."""
     seen = rt.transitions
     while not stop.is_set():
         try:
