@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import httpx
-from foreman_agentkit import TestAgent
+from foreman_agentkit import ECHO, TestAgent, start_job
 from foreman_fake_inventory import FakeInventory
-from foreman_testkit import job_in
+from foreman_testkit import ShiftedClock, job_in
 
 
 async def test_timeline_and_task_queue(client: httpx.AsyncClient, inventory: FakeInventory) -> None:
@@ -31,6 +31,40 @@ async def test_timeline_and_task_queue(client: httpx.AsyncClient, inventory: Fak
         "job.finished",
     ]
     assert timeline["marks"][2]["detail"]["function"] == "power"
+    assert timeline["marks"][3]["detail"] == {"task_id": task["id"], "attempt": 1, "agent": "a1"}
+    assert timeline["marks"][4]["detail"] == {
+        "task_id": task["id"],
+        "state": "succeeded",
+        "attempt": 1,
+    }
+    times = [m["at"] for m in timeline["marks"]]
+    assert times == sorted(times)
+
+
+async def test_timeline_marks_each_delivery_of_a_retried_task(
+    client: httpx.AsyncClient, inventory: FakeInventory, clock: ShiftedClock
+) -> None:
+    agent = TestAgent(client)
+    await agent.register()
+    job = await start_job(client, inventory, ECHO)
+    task = await agent.next_task()
+    await agent.error(task, "busy", retryable=True, code="timeout")
+    clock.advance(10)
+    retry = await agent.next_task()
+    await agent.result(retry, {"value": 5})
+    await job_in(client, job["id"], "done")
+    marks = (await client.get(f"/api/v1/jobs/{job['id']}/timeline")).json()["marks"]
+    tasks = [
+        (m["mark"], m["detail"].get("attempt")) for m in marks if m["mark"].startswith("task.")
+    ]
+    assert tasks == [
+        ("task.created", None),
+        ("task.delivered", 1),
+        ("task.delivered", 2),
+        ("task.settled", 2),
+    ]
+    first, second = (m["at"] for m in marks if m["mark"] == "task.delivered")
+    assert second > first  # the second delivery came after the clock moved on
 
 
 async def test_state_view_redacts(client: httpx.AsyncClient, inventory: FakeInventory) -> None:

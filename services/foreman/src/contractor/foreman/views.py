@@ -9,6 +9,7 @@ from contractor.foreman.clock import rfc3339
 from contractor.foreman.redaction import redact
 from contractor.foreman.schemas.jobs import JobRead, JobTarget, LogEntry, TaskRead
 from contractor.foreman.states import JobState
+from contractor.foreman.store.timeline import Mark
 
 PRIVATE_WAIT_KEYS: Final = frozenset({"paused_from", "cleanup"})
 """``job.wait`` keys kept out of the job JSON (the cleanup task's parameters, spec §2.7)."""
@@ -60,9 +61,9 @@ def log_entry(row: orm.JobLog) -> LogEntry:
     )
 
 
-def mark(row: orm.TimelineMark) -> dict[str, Any]:
+def mark(row: Mark) -> dict[str, Any]:
     """One timeline mark."""
-    return {"at": rfc3339(row.at), "mark": row.mark, "detail": row.detail or {}}
+    return {"at": rfc3339(row.at), "mark": row.mark, "detail": row.detail}
 
 
 def task(row: orm.Task) -> TaskRead:

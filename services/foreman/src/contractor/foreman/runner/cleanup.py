@@ -22,7 +22,7 @@ from contractor.foreman.clock import JobContext
 from contractor.foreman.runner import completion, interp
 from contractor.foreman.runner.functions import TaskFunction
 from contractor.foreman.runtime import Runtime
-from contractor.foreman.store import log, tasks, timeline
+from contractor.foreman.store import log, tasks
 from sqlalchemy.ext.asyncio import AsyncSession
 from tscript.plugins import Send
 
@@ -138,7 +138,6 @@ async def _send(session: AsyncSession, job: orm.Job, rt: Runtime, now: datetime)
     )
     job.wait = {**wait, "task_id": task.id}
     detail = {"task_id": task.id, "module": task.module, "function": task.function}
-    timeline.mark(session, job.id, now, "task.created", detail)
     await log.append(
         session,
         job.id,

@@ -13,7 +13,7 @@ from contractor.foreman.clock import rfc3339
 from contractor.foreman.runner import leases, settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.schemas.agent import PollBody, TaskOffer
-from contractor.foreman.store import tasks, timeline
+from contractor.foreman.store import tasks
 from sqlalchemy.ext.asyncio import AsyncSession
 
 RENEW_FRACTION = 0.75
@@ -105,9 +105,6 @@ async def claim(
             now=now,
             lease_s=rt.settings.lease_s,
         )
-    for task in claimed:
-        detail = {"task_id": task.id, "attempt": task.attempt, "agent": agent.name}
-        timeline.mark(session, task.job_id, now, "task.delivered", detail)
     return claimed
 
 

@@ -10,7 +10,7 @@ from contractor.foreman import orm
 from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import jobs, log, tasks, timeline
+from contractor.foreman.store import jobs, log, tasks
 from contractor.foreman.store.sql import one_of
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -105,9 +105,6 @@ async def finish(
 ) -> None:
     """Settle ``task`` as ``state`` and wake its job."""
     tasks.settle(task, state, now=now, result=result, error=error)
-    if task.purpose == "call":
-        detail = {"task_id": task.id, "state": state, "attempt": task.attempt}
-        timeline.mark(session, task.job_id, now, "task.settled", detail)
     await wake(session, job, task, rt, now)
     if job is not None and job.state == JobState.CANCELED.value:
         # The cleanup and the slot release read the job's snapshot, which ``lock_many``

@@ -16,7 +16,7 @@ from contractor.foreman.runner.network import SITE_KEY
 from contractor.foreman.runner.signaling import WaitForCompletion, deadline_of
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import jobs, signals, tasks, timeline
+from contractor.foreman.store import jobs, signals, tasks
 from sqlalchemy.ext.asyncio import AsyncSession
 from tscript.context import from_micros
 from tscript.machine import Interpreter, SliceResult
@@ -204,8 +204,6 @@ async def _wait_task(
             timeout_s=_timeout(parameters),
             site=str(site) if site else None,
         )
-        detail = {"task_id": task_id, "module": request["module"], "function": request["function"]}
-        timeline.mark(session, job.id, now, "task.created", detail)
     job.wait = {
         "kind": "task",
         "task_id": task_id,

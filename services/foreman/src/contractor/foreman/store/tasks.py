@@ -204,6 +204,7 @@ def _close_attempt(task: orm.Task, now: datetime, outcome: str) -> None:
     entry = {
         "attempt": task.attempt,
         "agent_id": task.agent_id,
+        "leased_at": task.leased_at.isoformat() if task.leased_at is not None else None,
         "outcome": outcome,
         "at": now.isoformat(),
     }
