@@ -142,9 +142,15 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def _refused(request: Request, status: int, slug: str) -> None:
+    """Log a refused request at info: method, path, status and problem type (no body)."""
+    logger.info("refused %s %s: %d %s", request.method, request.url.path, status, slug)
+
+
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     slug = getattr(exc, "slug_override", exc.type_slug)
+    _refused(request, exc.status, slug)
     return problem_response(
         status=exc.status,
         slug=slug,
@@ -173,6 +179,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     only = next(iter(slugs)) if len(slugs) == 1 else ""
     slug = only if "-" in only else "validation-error"
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    _refused(request, 422, slug)
     return problem_response(
         status=422,
         slug=slug,
@@ -195,6 +202,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         403: "forbidden",
     }.get(exc.status_code, phrase.lower().replace(" ", "-"))
     detail = exc.detail if isinstance(exc.detail, str) else phrase
+    _refused(request, exc.status_code, slug)
     return problem_response(
         status=exc.status_code,
         slug=slug,

@@ -8,6 +8,7 @@ import sys
 
 from contractor.foreman import migrate
 from contractor.foreman.settings import Settings
+from contractor.servicekit import logs
 from contractor.servicekit.process import tune_gc
 
 
@@ -32,10 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
         from contractor.foreman.main import create_app
 
+        logs.configure("foreman", settings.log_level, loggers=["contractor"])
         app = create_app(settings)
         tune_gc()
         # Long-polls (events feed, agent polls) would hold a graceful shutdown for up to 30 s.
-        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
+        # ``log_config=None``: uvicorn keeps the JSON handlers configured above.
+        uvicorn.run(
+            app, host=args.host, port=args.port, timeout_graceful_shutdown=3, log_config=None
+        )
     return 0
 
 

@@ -34,6 +34,7 @@ from contractor.foreman.store.jobs import TRANSITION_COUNTER
 from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
 from contractor.servicekit.errors import install_problem_handlers
 from contractor.servicekit.feed import Feed, feed_router
+from contractor.servicekit.logs import RequestIdMiddleware
 from contractor.servicekit.outbox import FeedSignal, session_info
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app = FastAPI(title="Contractor foreman", version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)  # every log line of a request carries its id
     app.include_router(health.router)
     app.include_router(metrics.router)
     for router in (jobs.router, targets.router, agents.router, tasks.router):

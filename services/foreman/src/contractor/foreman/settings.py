@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from contractor.servicekit.settings import ServiceSettings
 from pydantic import Field, SecretStr
@@ -83,6 +83,11 @@ class Settings(ServiceSettings):
     )
     run_loops: bool = Field(True, description="Run the background loops (off in some tests).")
     sql_echo: bool = Field(False, description="Log SQL (debug only; parameters may be secret).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="JSON log level (spec §12.2): state changes, lost tasks and refused agent "
+        "requests at INFO; every step at DEBUG.",
+    )
 
     @property
     def reaper_grace(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -32,6 +33,7 @@ from contractor.servicekit.errors import Forbidden
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["agent"])
 MAX_DATA = 1 << 20
 
@@ -226,12 +228,10 @@ async def results(
 
 
 def _rejected(task_id: str, exc: AgentProblem) -> dict[str, Any]:
-    """A ``/results`` item answer for a refused outcome (its problem's slug)."""
-    return {
-        "task_id": task_id,
-        "status": "rejected",
-        "problem": getattr(exc, "slug_override", exc.type_slug),
-    }
+    """A ``/results`` item answer for a refused outcome (its problem's slug), logged."""
+    slug = getattr(exc, "slug_override", exc.type_slug)
+    logger.info("refused outcome of task %s: %s", task_id, slug, extra={"task_id": task_id})
+    return {"task_id": task_id, "status": "rejected", "problem": slug}
 
 
 async def _settle_item(

@@ -134,6 +134,10 @@ async def _step_unguarded(session: AsyncSession, job: orm.Job, rt: Runtime, now:
         job.internal_failures = 0
     except Exception as exc:
         raise _BatchFailed from exc
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "job %s stepped: %s", job.id, job.state, extra={"job_id": job.id, "site": job.site}
+        )
     rt.metrics.steps.labels(job.state).inc()
     rt.metrics.step_seconds.labels(job.state).observe(time.perf_counter() - started)
 
@@ -149,6 +153,8 @@ async def _step_guarded(session: AsyncSession, job: orm.Job, rt: Runtime, now: d
             await step.step(session, job, rt)
             job.internal_failures = 0
             outcome = job.state
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("job %s stepped: %s", job_id, outcome, extra={"job_id": job_id})
     except Exception as exc:
         # One job's failure never stops the others (spec §2.5).
         logger.exception("stepping job %s failed", job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from contractor.foreman import orm
@@ -47,6 +48,9 @@ async def expire(
             action="task_reoffered",
             data={"task_id": task.id, "attempt": task.attempt},
         )
+    settle.log_task_after_commit(
+        session, logging.INFO, task, f"lease over: re-offered (attempt {task.attempt})"
+    )
     tasks.reoffer(task, now=now)
     rt.metrics.task_lost.labels(task.module, "reoffered").inc()
     await rt.announce(session, rt.tasks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,11 +14,13 @@ from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
 from contractor.foreman.store import jobs, log, tasks
 from contractor.foreman.store.sql import one_of
+from contractor.servicekit.outbox import call_after_commit
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+logger = logging.getLogger(__name__)
 LOCKED_INFO_KEY = "foreman.locked_pairs"
 UNUSED_WHEN_SETTLING = (
     orm.Job.interp,
@@ -135,3 +139,20 @@ async def lose(
             data={"task_id": task.id, "attempt": task.attempt},
         )
     await finish(session, job, task, "lost", rt, now, error={"message": message})
+    log_task_after_commit(session, logging.WARNING, task, message)
+
+
+def log_task_after_commit(session: AsyncSession, level: int, task: orm.Task, message: str) -> None:
+    """Log a task outcome once the transaction that makes it commits (spec §12.2)."""
+    if not logger.isEnabledFor(level):
+        return
+    context = {
+        "job_id": task.job_id,
+        "task_id": task.id,
+        "site": task.site,
+        "task_module": task.module,
+        "function": task.function,
+        "agent": task.agent_id,
+    }
+    line = ("task %s (%s.%s): %s", task.id, task.module, task.function, message)
+    call_after_commit(session, functools.partial(logger.log, level, *line, extra=context))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,11 +12,13 @@ from contractor.foreman import orm, states
 from contractor.foreman.errors import ForemanError, JobNotFound
 from contractor.foreman.states import JobState
 from contractor.foreman.store import events, log, timeline
+from contractor.servicekit.outbox import call_after_commit
 from sqlalchemy import Select, func, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 TRANSITION_COUNTER = "contractor.foreman.transition_counter"
+logger = logging.getLogger(__name__)
 """Session-info key of a callable ``(from, to)`` that counts transitions (metrics)."""
 
 
@@ -170,6 +174,9 @@ async def record_created(session: AsyncSession, job: orm.Job, *, actor: str) -> 
         session, job.id, at=job.created_at, actor=actor, action="create", to_state=job.state
     )
     timeline.mark(session, job.id, job.created_at, "job.created", None)
+    if logger.isEnabledFor(logging.INFO):
+        change = (job.id, job.site, "create", actor, None, job.state, None)
+        call_after_commit(session, functools.partial(_log_change, *change))
     await events.append(
         session,
         "job.created",
@@ -227,10 +234,34 @@ async def transition(
         data=data,
     )
     await _emit(session, job, before, after, actor=actor, origin=origin, message=message)
+    if logger.isEnabledFor(logging.INFO):  # logged once it is committed (spec §12.2)
+        change = (job.id, job.site, action, actor, before.value, after.value, message)
+        call_after_commit(session, functools.partial(_log_change, *change))
     count = session.info.get(TRANSITION_COUNTER)
     if count is not None:
         count(before.value, after.value)
     return after
+
+
+def _log_change(
+    job_id: int,
+    site: str | None,
+    action: str,
+    actor: str,
+    before: str | None,
+    after: str,
+    message: str | None,
+) -> None:
+    logger.info(
+        "job %s: %s -> %s (%s by %s)%s",
+        job_id,
+        before,
+        after,
+        action,
+        actor,
+        f": {message}" if message else "",
+        extra={"job_id": job_id, "site": site},
+    )
 
 
 async def _emit(
