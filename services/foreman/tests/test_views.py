@@ -28,6 +28,7 @@ async def test_timeline_and_task_queue(client: httpx.AsyncClient, inventory: Fak
         "task.created",
         "task.delivered",
         "task.settled",
+        "power.on",  # the power task reported on
         "job.finished",
     ]
     assert timeline["marks"][2]["detail"]["function"] == "power"

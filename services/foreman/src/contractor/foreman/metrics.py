@@ -42,6 +42,13 @@ class Metrics:
             PREFIX + "tasks_leased", "Leased or started tasks.", ["site", "module"], registry=r
         )
         self.agents = Gauge(PREFIX + "agents", "Agents by status.", ["status"], registry=r)
+        self.boot_phase_seconds = Histogram(
+            PREFIX + "boot_phase_seconds",
+            "Boot phases of job timelines (power_on_to_dhcp …), fed as each completes.",
+            ["phase"],
+            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600),
+            registry=r,
+        )
 
     async def render(self, session: AsyncSession, settings: Settings, clock: Clock) -> bytes:
         """Refresh the gauges from the database and render the text format."""

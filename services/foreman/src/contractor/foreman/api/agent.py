@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 from contractor.foreman import orm
-from contractor.foreman.deps import AgentCaller, RuntimeDep, SessionDep
+from contractor.foreman.deps import AgentCaller, Inventory, RuntimeDep, SessionDep
 from contractor.foreman.errors import AgentProblem
-from contractor.foreman.runner import dispatch, leases, outcomes, settle
+from contractor.foreman.runner import dispatch, leases, outcomes, relays, settle
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.schemas.agent import (
     DeregisterBody,
@@ -291,10 +291,15 @@ async def deregister(
 
 @router.post("/events", status_code=202)
 async def agent_events(
-    body: EventsBody, session: SessionDep, rt: RuntimeDep, caller: AgentCaller
+    body: EventsBody,
+    session: SessionDep,
+    rt: RuntimeDep,
+    inventory: Inventory,
+    caller: AgentCaller,
 ) -> dict[str, int]:
-    """Boot-path observations; accepted (timelines do not use them yet)."""
+    """Boot-path observations: a DHCP ACK marks the timeline of its target's active job."""
     async with session.begin():
         agent = await _agent(session, caller, body.agent_id, None)
         agents.seen(agent, rt.clock.now())
+    await relays.boot_events(session, rt, inventory, caller, body.events)
     return {"accepted": len(body.events)}

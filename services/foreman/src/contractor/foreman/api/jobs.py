@@ -6,6 +6,7 @@ from typing import Annotated, Final
 
 from contractor.foreman import orm, views
 from contractor.foreman.auth import actor
+from contractor.foreman.clock import rfc3339
 from contractor.foreman.deps import Inventory, Operator, Reader, RuntimeDep, SessionDep
 from contractor.foreman.redaction import redact
 from contractor.foreman.runner import actions, admission, cleanup, interp
@@ -137,10 +138,16 @@ async def read_tasks(job_id: int, session: SessionDep, _: Reader) -> TaskList:
 
 @router.get("/{job_id}/timeline")
 async def read_timeline(job_id: int, session: SessionDep, _: Reader) -> TimelineRead:
-    """The job's timeline marks (boot-phase cycles and scopes are not derived yet)."""
+    """The job's timeline marks, boot cycles with their phases, and scopes."""
     await jobs.get(session, job_id)
-    marks = [views.mark(m) for m in await timeline.for_job(session, job_id)]
-    return TimelineRead(job_id=job_id, marks=marks, cycles=[], scopes=[])
+    found = await timeline.for_job(session, job_id)
+    scopes = [{**s, "started_at": rfc3339(s["started_at"])} for s in timeline.scopes(found)]
+    return TimelineRead(
+        job_id=job_id,
+        marks=[views.mark(m) for m in found],
+        cycles=timeline.cycles(found),
+        scopes=scopes,
+    )
 
 
 @router.get("/{job_id}/state")

@@ -45,6 +45,9 @@ async def receive(
     signal.message = message[:1024] if message else None
     detail = {"pxe_name": signal.pxe_name, "status": status}
     timeline.mark(session, job.id, now, "signal.received", detail)
+    await timeline.observe_phases(
+        session, job.id, timeline.Mark(now, "signal.received", detail), rt.observe_phase
+    )
     if job.state == JobState.WAITING_SIGNAL.value:
         await jobs.transition(session, job, "wake", actor="system:signals", now=now)
         job.runnable_at = now

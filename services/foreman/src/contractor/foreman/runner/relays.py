@@ -7,6 +7,7 @@ agent's sites are answered.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from contractor.foreman import orm
@@ -92,7 +93,10 @@ async def render(
         async with session.begin():
             mark = "boot.script" if body["kind"] == "boot_script" else "boot.fetch"
             detail = {"pxe": answer.get("pxe"), "kind": body["kind"]}
-            timeline.mark(session, job.id, rt.clock.now(), mark, detail)
+            now = rt.clock.now()
+            timeline.mark(session, job.id, now, mark, detail)
+            new = timeline.Mark(now, mark, detail)
+            await timeline.observe_phases(session, job.id, new, rt.observe_phase)
     return {**answer, "job_id": job.id if job is not None else None}
 
 
@@ -107,3 +111,54 @@ async def signal_token_by_mac(
     if signal is None:
         raise AgentProblem(404, "unknown-signal", f"no armed signal for {mac}")
     return signal.token
+
+
+async def boot_events(
+    session: AsyncSession,
+    rt: Runtime,
+    inventory: InventoryClient,
+    caller: Principal,
+    events: list[dict[str, Any]],
+) -> int:
+    """Mark ``dhcp.ack`` observations on the timelines of the jobs whose targets own the MACs.
+
+    Each MAC is resolved once per batch, in the event's site (one of the agent's); an ACK for
+    a MAC no target owns, or whose target has no active job, marks nothing. Returns how many
+    marks were made. The other kinds (offers, TFTP, HTTP files) are accepted and not kept.
+    """
+    targets: dict[tuple[str, str], dict[str, str] | None] = {}
+    acks: list[tuple[dict[str, str], datetime, dict[str, Any]]] = []
+    for event in events:
+        mac, site = event.get("mac"), event.get("site") or caller.sites[0]
+        if event.get("kind") != "dhcp.ack" or not isinstance(mac, str) or site not in caller.sites:
+            continue
+        key = (str(site), mac.lower())
+        if key not in targets:
+            found = await inventory.resolve(key[0], mac=key[1])
+            targets[key] = dict(found["target"]) if found is not None else None
+        target = targets[key]
+        if target is not None:
+            acks.append(
+                (target, _event_time(event.get("at"), rt), {"mac": key[1], "ip": event.get("ip")})
+            )
+    marked = 0
+    async with session.begin():
+        for target, at, detail in acks:
+            job = await active_job(session, target)
+            if job is not None:
+                timeline.mark(session, job.id, at, "dhcp.ack", detail)
+                new = timeline.Mark(at, "dhcp.ack", detail)
+                await timeline.observe_phases(session, job.id, new, rt.observe_phase)
+                marked += 1
+    return marked
+
+
+def _event_time(value: Any, rt: Runtime) -> datetime:
+    """An event's ``at`` (RFC 3339, UTC if it names no zone), or now when missing or bad."""
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return rt.clock.now()
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return rt.clock.now()

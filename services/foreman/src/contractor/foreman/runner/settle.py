@@ -12,7 +12,7 @@ from contractor.foreman import orm
 from contractor.foreman.runner import cleanup
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import jobs, log, tasks
+from contractor.foreman.store import jobs, log, tasks, timeline
 from contractor.foreman.store.sql import one_of
 from contractor.servicekit.outbox import call_after_commit
 from sqlalchemy import inspect as sa_inspect
@@ -109,6 +109,9 @@ async def finish(
 ) -> None:
     """Settle ``task`` as ``state`` and wake its job."""
     tasks.settle(task, state, now=now, result=result, error=error)
+    if task.function in timeline.POWER_FUNCTIONS and timeline.power_mark(task) == "power.off":
+        new = timeline.Mark(now, "power.off", {"task_id": task.id})
+        await timeline.observe_phases(session, task.job_id, new, rt.observe_phase)
     await wake(session, job, task, rt, now)
     if job is not None and job.state == JobState.CANCELED.value:
         # The cleanup and the slot release read the job's snapshot, which ``lock_many``

@@ -16,7 +16,7 @@ from contractor.foreman.runner.network import SITE_KEY
 from contractor.foreman.runner.signaling import WaitForCompletion, deadline_of
 from contractor.foreman.runtime import Runtime
 from contractor.foreman.states import JobState
-from contractor.foreman.store import jobs, signals, tasks
+from contractor.foreman.store import jobs, signals, tasks, timeline
 from sqlalchemy.ext.asyncio import AsyncSession
 from tscript.context import from_micros
 from tscript.machine import Interpreter, SliceResult
@@ -56,7 +56,9 @@ async def step(session: AsyncSession, job: orm.Job, rt: Runtime) -> None:
     fresh = request is not None and not request["dispatched"] and not batch.new
     if fresh and request is not None:
         machine.mark_dispatched(str(request["request_id"]))
+    before = job.progress
     size = interp.save(job, machine)
+    timeline.scope_marks(session, job.id, before, job.progress, now)
     if batch.new:
         job.overlay = [*(job.overlay or []), *batch.new]
         size += len(json.dumps(job.overlay))
