@@ -12,7 +12,7 @@ from contractor.inventory.token_cache import TokenCache
 from contractor.servicekit.auth import READERS, Principal, Role, bearer_token, require_role
 from contractor.servicekit.errors import FieldError
 from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 INT64_MIN = -(2**63)
@@ -31,6 +31,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     factory = request.app.state.read_sessions if request.method in READ_METHODS else None
     async with (factory or request.app.state.sessions)() as session:
         yield session
+
+
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The (write) session factory, for a hot route that opens its own session.
+
+    ``SessionDep`` is a generator dependency: FastAPI enters and leaves it through an exit
+    stack and a cancel scope on every request, which costs about as much as the route's own
+    logic on a small write. A route that takes the factory instead opens
+    ``async with sessions() as session`` itself, with the same session and the same cleanup.
+    """
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return factory
 
 
 async def authenticate(
@@ -99,6 +111,7 @@ async def if_match(if_match: Annotated[str | None, Header()] = None) -> int | No
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 Caller = Annotated[Principal, Depends(authenticate)]
 Reader = Annotated[Principal, Depends(requires(*READERS))]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]

@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 from contractor.inventory import orm, store
 from contractor.inventory.api.interfaces import announce as announce_interface
-from contractor.inventory.deps import Box, IfMatch, Operator, Reader, SessionDep, Transitioner
+from contractor.inventory.deps import (
+    Box,
+    IfMatch,
+    Operator,
+    Reader,
+    SessionDep,
+    Sessions,
+    Transitioner,
+)
 from contractor.inventory.encryption import SecretBox
 from contractor.inventory.errors import ResourceNotFound
 from contractor.inventory.foundation_types import REGISTRY
@@ -126,38 +134,40 @@ async def list_foundations(
 
 @router.post("", status_code=201)
 async def create_foundation(
-    body: FoundationCreate, session: SessionDep, caller: Operator, box: Box, response: Response
+    body: FoundationCreate, sessions: Sessions, caller: Operator, box: Box, response: Response
 ) -> FoundationRead:
     """Create a foundation."""
     values = body.model_dump(
         include=(body.model_fields_set | {"locator", "site", "blueprint", "type"}) - {"interfaces"}
     )
-    async with session.begin():
-        foundation = await store.foundations.create(session, values, box)
-        await store.events.append(
-            session,
-            "foundation.created",
-            actor=caller.actor(),
-            subject=("foundation", foundation.locator),
-            site=foundation.site,
-            data=store.foundations.event_data(foundation, sorted(body.model_fields_set)),
-        )
-        for index, port in enumerate(body.interfaces):
-            iface = await store.interfaces.create_real(
-                session, foundation, port.model_dump(), loc=["body", "interfaces", index]
-            )
+    async with sessions() as session:
+        async with session.begin():
+            foundation = await store.foundations.create(session, values, box)
             await store.events.append(
                 session,
-                "interface.created",
+                "foundation.created",
                 actor=caller.actor(),
-                subject=("interface", iface.id),
+                subject=("foundation", foundation.locator),
                 site=foundation.site,
-                data=store.interfaces.event_data(iface, sorted(port.model_fields_set), []),
+                data=store.foundations.event_data(foundation, sorted(body.model_fields_set)),
             )
-        await store.transitions.after_create(session, foundation)
+            for index, port in enumerate(body.interfaces):
+                iface = await store.interfaces.create_real(
+                    session, foundation, port.model_dump(), loc=["body", "interfaces", index]
+                )
+                await store.events.append(
+                    session,
+                    "interface.created",
+                    actor=caller.actor(),
+                    subject=("interface", iface.id),
+                    site=foundation.site,
+                    data=store.interfaces.event_data(iface, sorted(port.model_fields_set), []),
+                )
+            await store.transitions.after_create(session, foundation)
+        read = FoundationRead.model_validate(render(foundation, None, box))
     response.headers["Location"] = f"/api/v1/foundations/{foundation.locator}"
     response.headers["ETag"] = f'"{foundation.version}"'
-    return FoundationRead.model_validate(render(foundation, None, box))
+    return read
 
 
 @router.get("/{locator}")
