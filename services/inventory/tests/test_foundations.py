@@ -9,6 +9,17 @@ from fastapi import FastAPI
 from sqlalchemy import event, select
 
 Headers = Callable[[str], dict[str, str]]
+
+
+async def store_events(client: httpx.AsyncClient, headers: dict[str, str]) -> list[Any]:
+    r = await client.get(
+        "/api/v1/events?after=0&limit=100&types=foundation.created", headers=headers
+    )
+    assert r.status_code == 200, r.text
+    found: list[Any] = r.json()["events"]
+    return found
+
+
 IPMI = {"ipmi_ip_address": "10.0.0.5", "ipmi_username": "admin", "ipmi_password": "bmc-s3cret"}
 
 
@@ -104,6 +115,96 @@ class TestCreateStatements:
         assert "INSERT INTO events" in statements[2]
         if engine.dialect.name == "postgresql":
             assert "pg_advisory_xact_lock" in statements[2]
+
+    async def test_a_create_on_known_chains_is_one_guarded_insert_and_its_event(
+        self, app: FastAPI, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any]
+    ) -> None:
+        # PostgreSQL: once a create has read a site and blueprint, the next one on them skips
+        # the read; its INSERT holds only if the chains still have the fingerprint then read.
+        op = as_role("operator")
+        engine = app.state.sessions.kw["bind"].sync_engine
+        statements: list[str] = []
+
+        def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+            if not statement.startswith("BEGIN") and "tokens" not in statement:
+                statements.append(statement)
+
+        body = {"locator": "f1", "site": "dc1", "blueprint": "fbp", "type": "sim"}
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            first = await client.post("/api/v1/foundations", json=body, headers=op)
+            assert first.status_code == 201, first.text
+            statements.clear()
+            second = await client.post(
+                "/api/v1/foundations", json={**body, "locator": "f2"}, headers=op
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert second.status_code == 201, second.text
+        if engine.dialect.name != "postgresql":
+            assert statements[0].startswith("WITH RECURSIVE")  # SQLite: always the read
+            return
+        assert len(statements) == 2, statements
+        assert "INSERT INTO foundations" in statements[0] and "sha256" in statements[0]
+        assert "pg_advisory_xact_lock" in statements[1]
+        # The same row, event and answer as by the read.
+        one, two = first.json(), second.json()
+        for key in ("created_at", "updated_at"):
+            del one[key], two[key]
+        assert {**one, "locator": "f2"} == two
+        created = await store_events(client, op)
+        assert [e["subject"]["key"] for e in created] == ["f1", "f2"]
+        assert {**created[0]["data"], "locator": "f2"} == created[1]["data"]
+
+    async def test_known_chains_that_changed_are_read_again(
+        self, app: FastAPI, client: httpx.AsyncClient, as_role: Headers, world: dict[str, Any]
+    ) -> None:
+        op, admin = as_role("operator"), as_role("admin")
+        body = {"locator": "f1", "site": "dc1", "blueprint": "fbp", "type": "sim"}
+        r = await client.post("/api/v1/foundations", json=body, headers=op)
+        assert r.status_code == 201 and r.json()["resources"]["cpu_count"] == 1, r.text
+        # The site's values change the sizing: the next create is sized from them.
+        r = await client.patch(
+            "/api/v1/sites/dc1", json={"config_values": {"cpu_count": 6}}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        r = await client.post("/api/v1/foundations", json={**body, "locator": "f2"}, headers=op)
+        assert r.status_code == 201 and r.json()["resources"]["cpu_count"] == 6, r.text
+        # Changed behind the app's back (no version bump): still seen.
+        async with app.state.sessions() as session, session.begin():
+            blueprint = await session.get(orm.Blueprint, "fbp")
+            assert blueprint is not None
+            blueprint.config_values = {"cpu_count": 3}
+        r = await client.post("/api/v1/foundations", json={**body, "locator": "f3"}, headers=op)
+        assert r.status_code == 201 and r.json()["resources"]["cpu_count"] == 6, r.text
+        r = await client.patch("/api/v1/sites/dc1", json={"config_values": {}}, headers=admin)
+        assert r.status_code == 200, r.text
+        r = await client.post("/api/v1/foundations", json={**body, "locator": "f4"}, headers=op)
+        assert r.status_code == 201 and r.json()["resources"]["cpu_count"] == 3, r.text
+        # A type the blueprint no longer allows, a taken locator, a bad attribute: the usual
+        # answers, in the usual order, and nothing inserted.
+        async with app.state.sessions() as session, session.begin():
+            blueprint = await session.get(orm.Blueprint, "fbp")
+            assert blueprint is not None
+            blueprint.foundation_types = ["manual"]
+        r = await client.post("/api/v1/foundations", json={**body, "locator": "f5"}, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "blueprint"]
+        r = await client.post("/api/v1/foundations", json={**body, "type": "manual"}, headers=op)
+        assert r.status_code == 409, r.text
+        r = await client.post(
+            "/api/v1/foundations",
+            json={**body, "type": "manual", "attributes": {"nope": 1}},
+            headers=op,
+        )
+        assert r.status_code == 409, r.text
+        r = await client.post(
+            "/api/v1/foundations",
+            json={**body, "locator": "f5", "type": "manual", "attributes": {"nope": 1}},
+            headers=op,
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"][:2] == ["body", "attributes"]
+        listed = (await client.get("/api/v1/foundations", headers=op)).json()["items"]
+        assert [f["locator"] for f in listed] == ["f1", "f2", "f3", "f4"]
 
     async def test_a_new_foundation_changed_in_its_transaction_is_updated(
         self, app: FastAPI, world: dict[str, Any]

@@ -11,6 +11,7 @@ from contractor.inventory import api, deps, migrate, orm, problems, retention
 from contractor.inventory.config import ConfigRenderer
 from contractor.inventory.encryption import secret_box
 from contractor.inventory.settings import Settings
+from contractor.inventory.store.config_rows import KNOWN_CHAINS, KnownChains
 from contractor.inventory.token_cache import CHANNEL as TOKENS_CHANNEL
 from contractor.inventory.token_cache import TokenCache
 from contractor.servicekit.db import create_engine, create_session_factory, is_sqlite
@@ -43,7 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await migrate.ensure_current(engine)
             signal = FeedSignal()
-            sessions = create_session_factory(engine, session_info(signal, FEED_CHANNEL))
+            # Write sessions also carry the chains recent creates read (``store.config_rows``).
+            sessions = create_session_factory(
+                engine,
+                {**session_info(signal, FEED_CHANNEL), KNOWN_CHAINS: KnownChains()},
+            )
             read_sessions = create_session_factory(readers, session_info(signal, FEED_CHANNEL))
             app.state.settings = settings
             app.state.box = box

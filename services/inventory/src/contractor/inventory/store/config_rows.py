@@ -14,11 +14,12 @@ target's own rows join on the depth-0 key only (``NULL`` on the others).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contractor.inventory import config, orm
 from sqlalchemy import (
+    LargeBinary,
     String,
     Text,
     and_,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -125,6 +127,57 @@ def _for_dialect(build: Callable[[str], Any]) -> Callable[[AsyncSession], Any]:
     return statement
 
 
+def _foundation_create_keys(dialect: str) -> Any:
+    """The keys of a create's chains: the site ``site_name`` and ``blueprint`` (parameters)."""
+    return _keys(
+        _site_chain_cte(bindparam("site_name")),
+        _blueprint_chain_cte(dialect, bindparam("blueprint", type_=String)),
+    )
+
+
+def _fingerprint(keys: Any) -> Any:
+    """PostgreSQL: a SHA-256 digest of every row a create reads from its chains.
+
+    Each key (site and depth, or blueprint name) with the columns `for_foundation_create`
+    reads from its row (``NULL`` for a blueprint named but missing), in a fixed order, as one
+    JSON text: equal digests mean equal rows. A scalar subquery with a ``FROM`` of its own
+    (``keys`` is usually in the enclosing query too).
+    """
+    sites = orm.Site.__table__.alias("fingerprint_sites")
+    blueprints = orm.Blueprint.__table__.alias("fingerprint_blueprints")
+    row = func.json_build_array(
+        keys.c.depth,
+        keys.c.site,
+        keys.c.blueprint,
+        sites.c.config_values,
+        blueprints.c.name,
+        blueprints.c.kind,
+        blueprints.c.parents,
+        blueprints.c.foundation_types,
+        blueprints.c.config_values,
+    )
+    rows = func.json_agg(
+        aggregate_order_by(row, keys.c.depth.desc(), keys.c.site, keys.c.blueprint)
+    )
+    digest = func.sha256(func.convert_to(cast(rows, Text), literal_column("'UTF8'")))
+    return (
+        select(digest.cast(LargeBinary))
+        .select_from(keys)
+        .outerjoin(sites, sites.c.name == keys.c.site)
+        .outerjoin(blueprints, blueprints.c.name == keys.c.blueprint)
+        .correlate(None)
+        .scalar_subquery()
+    )
+
+
+def foundation_create_fingerprint() -> Any:
+    """`_fingerprint` of a create's chains, for a statement's ``WHERE`` (PostgreSQL).
+
+    Parameters ``site_name`` and ``blueprint``, as in `for_foundation_create`.
+    """
+    return _fingerprint(_foundation_create_keys("postgresql"))
+
+
 def _foundation_create_statement(dialect: str) -> Any:
     taken = (
         select(orm.Foundation.locator)
@@ -132,11 +185,13 @@ def _foundation_create_statement(dialect: str) -> Any:
         .exists()
         .label("taken")
     )
-    keys = _keys(
-        _site_chain_cte(bindparam("site_name")),
-        _blueprint_chain_cte(dialect, bindparam("blueprint", type_=String)),
-    )
+    keys = _foundation_create_keys(dialect)
     sites, blueprints = orm.Site.__table__, orm.Blueprint.__table__
+    # On PostgreSQL the rows come with their fingerprint: a later create on the same site and
+    # blueprint can then skip this read (see `KnownChains`). SQLite has no SHA-256.
+    fingerprint = (
+        _fingerprint(keys) if dialect == "postgresql" else null().cast(LargeBinary)
+    ).label("fingerprint")
     # Plain columns, only those a create reads: no ORM objects to build and fewer JSON values
     # to decode (a blueprint row carries seven JSON columns).
     return (
@@ -149,6 +204,7 @@ def _foundation_create_statement(dialect: str) -> Any:
             blueprints.c.foundation_types,
             blueprints.c.config_values.label("blueprint_values"),
             taken,
+            fingerprint,
         )
         .select_from(keys)
         .outerjoin(sites, sites.c.name == keys.c.site)
@@ -184,6 +240,8 @@ class NewFoundationRows:
     sites: list[config.Source]
     blueprints: dict[str, BlueprintFacts]
     taken: bool | None
+    fingerprint: bytes | None = None
+    """PostgreSQL: the digest of these rows (`_fingerprint`); ``None`` on SQLite."""
 
     def blueprint_chain(self, name: str) -> list[BlueprintFacts]:
         """The chain of ``name``, root first, as the merge takes it (``configs.chain_of``)."""
@@ -227,7 +285,50 @@ async def for_foundation_create(
             if row.blueprint_name is not None
         },
         taken=bool(rows[0].taken) if rows else None,
+        fingerprint=rows[0].fingerprint if rows else None,
     )
+
+
+KNOWN_CHAINS = "contractor.inventory.known_chains"
+"""The session ``info`` key of the app's `KnownChains` (set on its write sessions)."""
+
+
+@dataclass
+class Known:
+    """The rows a create read for a site and blueprint, and what was computed from them."""
+
+    rows: NewFoundationRows
+    fingerprint: bytes
+    sizing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The merged sizing config (``resources``) by foundation type, filled in as used."""
+
+
+class KnownChains:
+    """The chains of recent creates by (site, blueprint), each with its fingerprint.
+
+    A create whose site and blueprint are known checks itself against these rows and inserts
+    its row only if the chains still have the same fingerprint, in the ``INSERT``'s own
+    statement (``store.foundations``): a read saved, never a stale answer. At most ``size``
+    pairs are kept (the oldest go first). One per app, in its sessions' ``info``.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._known: dict[tuple[str, str], Known] = {}
+
+    def get(self, site: str, blueprint: str) -> Known | None:
+        """What was read for this pair, if kept."""
+        return self._known.get((site, blueprint))
+
+    def remember(self, site: str, blueprint: str, rows: NewFoundationRows) -> None:
+        """Keep what a create read (only rows with a fingerprint, i.e. on PostgreSQL)."""
+        if rows.fingerprint is None:
+            return
+        key = (site, blueprint)
+        self._known.pop(key, None)
+        if len(self._known) >= self._size:
+            del self._known[next(iter(self._known))]
+        self._known[key] = Known(rows, rows.fingerprint)
 
 
 def _structure_statement(dialect: str) -> Any:

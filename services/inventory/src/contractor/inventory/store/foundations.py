@@ -26,8 +26,9 @@ from contractor.inventory.store import (
 from contractor.servicekit.db import utcnow
 from contractor.servicekit.errors import FieldError
 from pydantic import ValidationError
-from sqlalchemy import Select, func, insert, inspect, select
+from sqlalchemy import LargeBinary, Select, bindparam, func, insert, inspect, select
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -220,7 +221,16 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
     and blueprint checks below read them, in the same order and with the same answers as
     ``_check_site`` and ``_check_blueprint``. The row is then inserted with its ``resources``
     already set.
+
+    On PostgreSQL, when the app has already read this site and blueprint (`_create_known`),
+    the create is checked against those rows and inserted by one statement that holds if they
+    are still the same, saving the read; otherwise it goes the way above.
     """
+    known = session.info.get(config_rows.KNOWN_CHAINS)
+    if isinstance(known, config_rows.KnownChains):
+        created = await _create_known(session, values, box, known)
+        if created is not None:
+            return created
     found = await config_rows.for_foundation_create(
         session, values["site"], values["blueprint"], values["locator"]
     )
@@ -233,10 +243,27 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
     if not found.sites:
         _no_site(values["site"])
     _check_blueprint_row(found.blueprints.get(values["blueprint"]), values["blueprint"], ftype.name)
+    if isinstance(known, config_rows.KnownChains):
+        known.remember(values["site"], values["blueprint"], found)
     await _check_complex(session, ftype, values.get("complex"))
     await _check_serial(session, values.get("serial"), values["locator"])
     plain, secret = split_attributes(ftype, values.get("attributes") or {})
-    foundation = orm.Foundation(
+    foundation = _new(values, ftype, plain, secret, box)
+    chain = found.blueprint_chain(foundation.blueprint)
+    resources.set_new(foundation, chain, found.sites)
+    rows.stamp_new(foundation)
+    await _insert_new(session, foundation)
+    return foundation
+
+
+def _new(
+    values: dict[str, Any],
+    ftype: FoundationType,
+    plain: dict[str, Any],
+    secret: dict[str, Any],
+    box: SecretBox,
+) -> orm.Foundation:
+    return orm.Foundation(
         locator=values["locator"],
         site=values["site"],
         blueprint=values["blueprint"],
@@ -247,18 +274,89 @@ async def create(session: AsyncSession, values: dict[str, Any], box: SecretBox) 
         sealed_secrets=box.seal(secret),
         state="planned",
     )
-    chain = found.blueprint_chain(foundation.blueprint)
-    resources.set_new(foundation, chain, found.sites)
+
+
+async def _create_known(
+    session: AsyncSession,
+    values: dict[str, Any],
+    box: SecretBox,
+    known_chains: config_rows.KnownChains,
+) -> orm.Foundation | None:
+    """`create` from the rows an earlier create read for the same site and blueprint.
+
+    Only for a create that passes every check on those rows and needs no other read (no
+    complex, no serial): the row is then inserted by ``INSERT … SELECT … WHERE`` the chains'
+    fingerprint, taken in that statement, is the one those rows had, ``ON CONFLICT`` of the
+    locator ``DO NOTHING``. Equal fingerprints mean equal rows, so the checks and the
+    ``resources`` are those the read would have given. ``None`` when the row was not
+    inserted, nothing else done: the caller creates the usual way (which then also raises
+    the error a check finds, in its usual order).
+    """
+    if values.get("complex") is not None or values.get("serial") is not None:
+        return None
+    known = known_chains.get(values["site"], values["blueprint"])
+    ftype = REGISTRY.get(values["type"])
+    if known is None or ftype is None or ftype.complex == "required" or not known.rows.sites:
+        return None
+    blueprint = known.rows.blueprints.get(values["blueprint"])
+    if (
+        blueprint is None
+        or blueprint.kind != "foundation"
+        or ftype.name not in blueprint.foundation_types
+    ):
+        return None
+    try:
+        plain, secret = split_attributes(ftype, values.get("attributes") or {})
+    except FieldError:
+        return None
+    foundation = _new(values, ftype, plain, secret, box)
+    sizing = known.sizing.get(ftype.name)
+    if sizing is None:
+        chain = known.rows.blueprint_chain(foundation.blueprint)
+        sizing = known.sizing[ftype.name] = resources.sizing(ftype.name, chain, known.rows.sites)
+    resources.set_new_sized(foundation, sizing)
     rows.stamp_new(foundation)
-    await _insert_new(session, foundation)
-    return foundation
+    inserted = await _insert_new(
+        session,
+        foundation,
+        {
+            "site_name": foundation.site,
+            "blueprint": foundation.blueprint,
+            "fingerprint": known.fingerprint,
+        },
+    )
+    return foundation if inserted else None
 
 
 _INSERT = insert(orm.Base.metadata.tables["foundations"])
 _COLUMNS = tuple((attr.key, attr.columns[0]) for attr in orm.Foundation.__mapper__.column_attrs)
 
 
-async def _insert_new(session: AsyncSession, foundation: orm.Foundation) -> None:
+def _guarded_insert() -> Any:
+    """PostgreSQL: the ``INSERT`` of `_create_known`.
+
+    Parameters: ``new_<column>`` for each column, the chains' ``site_name`` and ``blueprint``,
+    and the ``fingerprint`` they are expected to have.
+    """
+    table = orm.Base.metadata.tables["foundations"]
+    row = select(
+        *(bindparam(f"new_{column.key}", type_=column.type) for _key, column in _COLUMNS)
+    ).where(
+        config_rows.foundation_create_fingerprint() == bindparam("fingerprint", type_=LargeBinary)
+    )
+    return (
+        pg_insert(table)
+        .from_select([column.key for _key, column in _COLUMNS], row)
+        .on_conflict_do_nothing(index_elements=[table.c.locator])
+    )
+
+
+_GUARDED_INSERT = _guarded_insert()
+
+
+async def _insert_new(
+    session: AsyncSession, foundation: orm.Foundation, guard: dict[str, Any] | None = None
+) -> bool:
     """Insert a new foundation with one Core ``INSERT`` and keep it in the session, persistent.
 
     For one row the ORM's unit of work costs about as much again as the statement itself.
@@ -266,6 +364,10 @@ async def _insert_new(session: AsyncSession, foundation: orm.Foundation) -> None
     load), and the object joins the session as if it had been loaded: later changes in the
     transaction are flushed as an ``UPDATE``, as after a flush. A column left unset that has a
     default would need the unit of work to fill it in: then the row goes through a flush.
+
+    With ``guard`` (`_create_known`'s parameters) the row goes in only if the chains still
+    have the fingerprint given: ``False`` (nothing done) if it did not go in, or if it would
+    have needed a flush.
     """
     unset = inspect(foundation).unloaded
     if any(
@@ -273,18 +375,27 @@ async def _insert_new(session: AsyncSession, foundation: orm.Foundation) -> None
         for key, column in _COLUMNS
         if key in unset
     ):
+        if guard is not None:
+            return False
         session.add(foundation)
         await session.flush()
-        return
+        return True
     values = {}
     for key, column in _COLUMNS:
         if key in unset:
             setattr(foundation, key, None)
         values[column.key] = getattr(foundation, key)
     connection = await session.connection()
-    await connection.execute(_INSERT, values)
+    if guard is None:
+        await connection.execute(_INSERT, values)
+    else:
+        params = {f"new_{name}": value for name, value in values.items()}
+        result = await connection.execute(_GUARDED_INSERT, {**params, **guard})
+        if result.rowcount != 1:
+            return False
     make_transient_to_detached(foundation)
     session.add(foundation)
+    return True
 
 
 async def _locator_taken(session: AsyncSession, locator: str) -> bool:

@@ -40,7 +40,7 @@ def of(foundation: orm.Foundation) -> dict[str, int]:
 
 
 def _merged(
-    foundation: orm.Foundation,
+    type_name: str,
     blueprint_chain: Sequence[Values],
     site_chain: Sequence[Values],
     structure: orm.Structure | None,
@@ -69,7 +69,7 @@ def _merged(
             )
             for label, values in sources
         ]
-        return dict(config.merge_layers(layers, list(REGISTRY[foundation.type].class_list)))
+        return dict(config.merge_layers(layers, list(REGISTRY[type_name].class_list)))
     except config.ConfigValueError:
         return {}
 
@@ -86,7 +86,7 @@ async def _config(session: AsyncSession, foundation: orm.Foundation) -> dict[str
     # The chains exactly as the config endpoints load them.
     chain = await configs._blueprint_chain(session, owner.blueprint)
     sites = await configs._site_chain(session, owner.site)
-    return _merged(foundation, chain, sites, structure)
+    return _merged(foundation.type, chain, sites, structure)
 
 
 async def _hardware(session: AsyncSession, foundation: orm.Foundation) -> dict[str, Any] | None:
@@ -116,9 +116,22 @@ def set_new(
     them) for its checks: computing here costs no query, and the row is inserted with its
     ``resources`` instead of being updated right after.
     """
-    values = REGISTRY[foundation.type].resources(
-        foundation.attributes, _merged(foundation, blueprint_chain, site_chain, None), None
-    )
+    set_new_sized(foundation, _merged(foundation.type, blueprint_chain, site_chain, None))
+
+
+def sizing(
+    type_name: str, blueprint_chain: Sequence[Values], site_chain: Sequence[Values]
+) -> dict[str, Any]:
+    """The merged config a new foundation of type ``type_name`` is sized from (`set_new`).
+
+    The same for every new foundation of that type on these chains: a creator may keep it.
+    """
+    return _merged(type_name, blueprint_chain, site_chain, None)
+
+
+def set_new_sized(foundation: orm.Foundation, merged: Mapping[str, Any]) -> None:
+    """`set_new` from the chains' merged config (`sizing`), which is only read."""
+    values = REGISTRY[foundation.type].resources(foundation.attributes, merged, None)
     _store(foundation, values)
 
 
