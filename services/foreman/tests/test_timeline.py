@@ -127,6 +127,20 @@ async def test_a_boot_through_the_agent_gives_a_timed_cycle(
     [scope] = timeline["scopes"]
     assert scope["description"] == "Wipe Disks" and 363 <= scope["seconds"] < 380
 
+    unknown = {"mac": "02:00:00:00:00:98", "origin": "agent", "status": "complete"}
+    assert (await agent.call("/boot/signal", unknown)).status_code == 404
+
     text = (await client.get("/metrics", headers={"Authorization": ""})).text
     for name in phases:
         assert f'contractor_foreman_boot_phase_seconds_count{{phase="{name}"}} 1.0' in text
+    prefix = "contractor_foreman_"
+    for line in (
+        'task_dispatch_seconds_count{module="sim"} 2.0',
+        'task_roundtrip_seconds_count{function="power",module="sim"} 2.0',
+        'boot_requests_total{kind="boot_script",status="200"} 1.0',
+        'boot_requests_total{kind="signal",status="200"} 1.0',
+        'boot_requests_total{kind="signal",status="404"} 1.0',
+        'inventory_seconds_count{op="resolve",outcome="refused"} 2.0',  # the unknown MACs
+    ):
+        assert prefix + line in text, line
+    assert prefix + 'agent_last_seen_seconds{agent="a1",site="dc1"}' in text

@@ -8,6 +8,8 @@ status, slug, detail and extensions.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -40,10 +42,26 @@ def is_transient(exc: BaseException) -> bool:
 class InventoryClient:
     """Typed calls to inventory's API (its spec §5.4, §12.3–§12.5, §13.1)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, observe: Callable[[str, str, float], None] | None = None
+    ) -> None:
         self.http = http
+        self.observe = observe  # (op, outcome, seconds) of every call
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _call(self, op: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            response = await self._send(method, path, **kwargs)
+            outcome = "ok" if response.status_code < 400 else "refused"
+        finally:
+            if self.observe is not None:
+                self.observe(op, outcome, time.perf_counter() - started)
+        if response.status_code >= 400:
+            raise _problem(response)
+        return response
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             try:
                 response = await self.http.request(method, path, **kwargs)
@@ -55,13 +73,13 @@ class InventoryClient:
             raise InventoryUnavailable(f"inventory unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise InventoryUnavailable(f"inventory answered {response.status_code}")
-        if response.status_code >= 400:
-            raise _problem(response)
         return response
 
     async def introspect(self, token: str) -> dict[str, Any]:
         """``POST /tokens/introspect``: ``{active, id, name, role, sites}``."""
-        response = await self._call("POST", "/api/v1/tokens/introspect", json={"token": token})
+        response = await self._call(
+            "introspect", "POST", "/api/v1/tokens/introspect", json={"token": token}
+        )
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -70,13 +88,13 @@ class InventoryClient:
     ) -> dict[str, Any]:
         """``PUT /{targets}/{key}/job``: granted or blocked answer (refusals raise)."""
         body = {"job_id": job_id, "script": script, "wait": wait}
-        response = await self._call("PUT", f"{target_path(kind, key)}/job", json=body)
+        response = await self._call("reserve", "PUT", f"{target_path(kind, key)}/job", json=body)
         answer: dict[str, Any] = response.json()
         return answer
 
     async def snapshot(self, kind: str, key: str) -> dict[str, Any]:
         """``GET /{targets}/{key}/snapshot``."""
-        response = await self._call("GET", f"{target_path(kind, key)}/snapshot")
+        response = await self._call("snapshot", "GET", f"{target_path(kind, key)}/snapshot")
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -85,7 +103,9 @@ class InventoryClient:
     ) -> dict[str, Any]:
         """``POST /{targets}/{key}/state`` with ``release_job`` (completion, spec §2.8)."""
         body = {"from": from_state, "to": to_state, "job_id": job_id, "release_job": True}
-        response = await self._call("POST", f"{target_path(kind, key)}/state", json=body)
+        response = await self._call(
+            "complete", "POST", f"{target_path(kind, key)}/state", json=body
+        )
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -94,7 +114,7 @@ class InventoryClient:
     ) -> dict[str, Any]:
         """``POST /job-writes``: one atomic batch; the answer is the refreshed snapshot."""
         body = {"job_id": job_id, "batch_id": batch_id, "writes": writes}
-        response = await self._call("POST", "/api/v1/job-writes", json=body)
+        response = await self._call("apply_writes", "POST", "/api/v1/job-writes", json=body)
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -103,7 +123,7 @@ class InventoryClient:
     ) -> dict[str, Any] | None:
         """``POST /job-calls``: a call that returns data (``map_ports``; idempotent by call id)."""
         body = {"job_id": job_id, "call_id": call_id, "op": op, "params": params}
-        response = await self._call("POST", "/api/v1/job-calls", json=body)
+        response = await self._call("job_call", "POST", "/api/v1/job-calls", json=body)
         if response.status_code == 204 or not response.content:
             return None
         answer: dict[str, Any] = response.json()
@@ -111,14 +131,16 @@ class InventoryClient:
 
     async def events_head(self) -> str:
         """``GET /events/head``: the newest cursor of inventory's feed."""
-        response = await self._call("GET", "/api/v1/events/head")
+        response = await self._call("events_head", "GET", "/api/v1/events/head")
         return str(response.json()["cursor"])
 
     async def events(self, *, after: str, wait: float, types: str) -> dict[str, Any]:
         """``GET /events``: long-poll inventory's feed (``{events, next_cursor}``)."""
         params = {"after": after, "wait": wait, "types": types}
         timeout = httpx.Timeout(wait + 10, connect=5)
-        response = await self._call("GET", "/api/v1/events", params=params, timeout=timeout)
+        response = await self._call(
+            "events", "GET", "/api/v1/events", params=params, timeout=timeout
+        )
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -126,7 +148,7 @@ class InventoryClient:
         """``GET /resolve``: ``{target, interface}``, or None when nothing matches (404)."""
         params = {"site": site, **({"mac": mac} if mac else {}), **({"ip": ip} if ip else {})}
         try:
-            response = await self._call("GET", "/api/v1/resolve", params=params)
+            response = await self._call("resolve", "GET", "/api/v1/resolve", params=params)
         except InventoryProblem as exc:
             if exc.status == 404:
                 return None
@@ -135,14 +157,16 @@ class InventoryClient:
 
     async def render(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /boot/render`` (inventory spec §12.5)."""
-        response = await self._call("POST", "/api/v1/boot/render", json=body)
+        response = await self._call("render", "POST", "/api/v1/boot/render", json=body)
         answer: dict[str, Any] = response.json()
         return answer
 
     async def dhcp(self, site: str, etag: str | None) -> tuple[dict[str, Any] | None, str | None]:
         """``GET /dhcp/{site}`` with ``If-None-Match``: (body or None when unchanged, ETag)."""
         headers = {"If-None-Match": etag} if etag else {}
-        response = await self._call("GET", f"/api/v1/dhcp/{quote(site, safe='')}", headers=headers)
+        response = await self._call(
+            "dhcp", "GET", f"/api/v1/dhcp/{quote(site, safe='')}", headers=headers
+        )
         if response.status_code == 304:
             return None, etag
         body: dict[str, Any] = response.json()
@@ -150,13 +174,15 @@ class InventoryClient:
 
     async def discovery(self, report: dict[str, Any]) -> dict[str, Any]:
         """``POST /discovery/reports``: inventory's answer, unchanged."""
-        response = await self._call("POST", "/api/v1/discovery/reports", json=report)
+        response = await self._call("discovery", "POST", "/api/v1/discovery/reports", json=report)
         answer: dict[str, Any] = response.json()
         return answer
 
     async def release(self, kind: str, key: str, *, job_id: int) -> None:
         """``DELETE /{targets}/{key}/job?job_id=`` (idempotent)."""
-        await self._call("DELETE", f"{target_path(kind, key)}/job", params={"job_id": job_id})
+        await self._call(
+            "release", "DELETE", f"{target_path(kind, key)}/job", params={"job_id": job_id}
+        )
 
 
 def _problem(response: httpx.Response) -> InventoryProblem:

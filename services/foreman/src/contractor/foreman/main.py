@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # Locked re-reads use populate_existing; autoflush first writes pending changes so
             # that a re-read never drops them.
             sessions.configure(autoflush=True)
-            inventory = InventoryClient(http)
+            inventory = InventoryClient(http, rt.observe_inventory)
             app.state.settings = settings
             app.state.runtime = rt
             app.state.sessions = sessions

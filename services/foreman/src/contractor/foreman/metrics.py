@@ -42,6 +42,35 @@ class Metrics:
             PREFIX + "tasks_leased", "Leased or started tasks.", ["site", "module"], registry=r
         )
         self.agents = Gauge(PREFIX + "agents", "Agents by status.", ["status"], registry=r)
+        self.task_dispatch_seconds = Histogram(
+            PREFIX + "task_dispatch_seconds",
+            "Task available (created or re-offered) to handed to an agent.",
+            ["module"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.task_roundtrip_seconds = Histogram(
+            PREFIX + "task_roundtrip_seconds",
+            "Task created to outcome recorded.",
+            ["module", "function"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 1800),
+            registry=r,
+        )
+        self.agent_last_seen = Gauge(
+            PREFIX + "agent_last_seen_seconds",
+            "Seconds since an agent was last seen.",
+            ["agent", "site"],
+            registry=r,
+        )
+        self.inventory_seconds = Histogram(
+            PREFIX + "inventory_seconds", "Calls to inventory.", ["op", "outcome"], registry=r
+        )
+        self.boot_requests = Counter(
+            PREFIX + "boot_requests_total",
+            "Boot relays answered (render kinds, signal, message, discovery).",
+            ["kind", "status"],
+            registry=r,
+        )
         self.boot_phase_seconds = Histogram(
             PREFIX + "boot_phase_seconds",
             "Boot phases of job timelines (power_on_to_dhcp …), fed as each completes.",
@@ -68,10 +97,15 @@ class Metrics:
             gauge = self.queue_depth if state == "pending" else self.leased
             gauge.labels(site, module).inc(count)
         self.agents.clear()
+        self.agent_last_seen.clear()
         now = clock.now()
         for agent in await agents.page(session, after=None, limit=10_000):
             status = agents.status(
                 agent, now, online_s=settings.agent_online_s, stale_s=settings.agent_stale_s
             )
             self.agents.labels(status).inc()
+            if agent.last_seen is not None:
+                age = max(0.0, (now - agent.last_seen).total_seconds())
+                for site in agent.sites or []:
+                    self.agent_last_seen.labels(agent.name, site).set(age)
         return generate_latest(self.registry)

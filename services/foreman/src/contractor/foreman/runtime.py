@@ -156,6 +156,10 @@ class Runtime:
         """Open sealed values (only for what goes to the agent running a task)."""
         return self.box.open_tree(value) if self.box is not None else value
 
+    def observe_inventory(self, op: str, outcome: str, seconds: float) -> None:
+        """Time one call to inventory (``ok``, ``refused``: a 4xx, ``unavailable``)."""
+        self.metrics.inventory_seconds.labels(op, outcome).observe(seconds)
+
     def observe_phase(self, phase: str, seconds: float) -> None:
         """Feed one completed boot phase (spec §12.3) to its histogram."""
         self.metrics.boot_phase_seconds.labels(phase).observe(seconds)

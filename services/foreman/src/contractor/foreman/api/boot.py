@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from contractor.foreman.deps import AgentCaller, Inventory, RuntimeDep, SessionDep
 from contractor.foreman.runner import boot, relays
-from contractor.servicekit.errors import FieldError, Forbidden
+from contractor.foreman.runtime import Runtime
+from contractor.servicekit.errors import FieldError, Forbidden, ServiceError
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 DHCP_RECHECK_S = 2.0
+
+
+@contextlib.contextmanager
+def _counted(rt: Runtime, kind: str) -> Iterator[dict[str, Any]]:
+    """Count one boot request by kind and answered status (a refusal's status when it fails).
+
+    The caller may put the status it answered in the yielded dict (a render relays inventory's).
+    """
+    answered: dict[str, Any] = {}
+    status = 500
+    try:
+        yield answered
+        status = int(answered.get("status") or 200)
+    except ServiceError as exc:
+        status = exc.status
+        raise
+    finally:
+        rt.metrics.boot_requests.labels(kind, str(status)).inc()
+
 
 router = APIRouter(tags=["agent"])
 
@@ -61,7 +83,10 @@ async def render(
     body: RenderBody, session: SessionDep, rt: RuntimeDep, inventory: Inventory, caller: AgentCaller
 ) -> dict[str, Any]:
     """Relay a booting machine's request for its boot script, config or template."""
-    return await relays.render(session, rt, inventory, caller, body.model_dump())
+    with _counted(rt, body.kind) as answered:
+        answer = await relays.render(session, rt, inventory, caller, body.model_dump())
+        answered["status"] = answer.get("status")
+    return answer
 
 
 @router.post("/boot/signal")
@@ -69,15 +94,16 @@ async def signal(
     body: SignalBody, session: SessionDep, rt: RuntimeDep, inventory: Inventory, caller: AgentCaller
 ) -> dict[str, Any]:
     """A booted image signals completion (or failure)."""
-    token = body.token
-    if token is None:
-        if not body.mac or body.origin != "agent":
-            raise FieldError(["body", "token"], "give token, or mac with origin agent")
-        token = await relays.signal_token_by_mac(session, inventory, caller, body.mac)
-    async with session.begin():
-        return await boot.receive(
-            session, rt, caller, token=token, status=body.status, message=body.message
-        )
+    with _counted(rt, "signal"):
+        token = body.token
+        if token is None:
+            if not body.mac or body.origin != "agent":
+                raise FieldError(["body", "token"], "give token, or mac with origin agent")
+            token = await relays.signal_token_by_mac(session, inventory, caller, body.mac)
+        async with session.begin():
+            return await boot.receive(
+                session, rt, caller, token=token, status=body.status, message=body.message
+            )
 
 
 @router.post("/boot/message")
@@ -85,18 +111,25 @@ async def message(
     body: MessageBody, session: SessionDep, rt: RuntimeDep, caller: AgentCaller
 ) -> dict[str, str]:
     """A booted image posts progress."""
-    async with session.begin():
-        return await boot.post_message(session, rt, caller, token=body.token, message=body.message)
+    with _counted(rt, "message"):
+        async with session.begin():
+            return await boot.post_message(
+                session, rt, caller, token=body.token, message=body.message
+            )
 
 
 @router.post("/boot/discovery")
-async def discovery(body: DiscoveryBody, inventory: Inventory, caller: AgentCaller) -> Any:
+async def discovery(
+    body: DiscoveryBody, rt: RuntimeDep, inventory: Inventory, caller: AgentCaller
+) -> Any:
     """Relay a discovery image's report; inventory's answer comes back unchanged."""
-    report = {**body.report}
-    report.setdefault("site", caller.sites[0])
-    if report["site"] not in caller.sites:
-        raise Forbidden(f"site {report['site']} is outside the token's sites", site=report["site"])
-    return await inventory.discovery(report)
+    with _counted(rt, "discovery"):
+        report = {**body.report}
+        report.setdefault("site", caller.sites[0])
+        if report["site"] not in caller.sites:
+            site = report["site"]
+            raise Forbidden(f"site {site} is outside the token's sites", site=site)
+        return await inventory.discovery(report)
 
 
 @router.get("/dhcp/pools")

@@ -105,6 +105,9 @@ async def claim(
             now=now,
             lease_s=rt.settings.lease_s,
         )
+    for task in claimed:
+        waited = (now - task.available_at).total_seconds()
+        rt.metrics.task_dispatch_seconds.labels(task.module).observe(max(0.0, waited))
     return claimed
 
 

@@ -109,6 +109,8 @@ async def finish(
 ) -> None:
     """Settle ``task`` as ``state`` and wake its job."""
     tasks.settle(task, state, now=now, result=result, error=error)
+    trip = (now - task.created_at).total_seconds()
+    rt.metrics.task_roundtrip_seconds.labels(task.module, task.function).observe(max(0.0, trip))
     if task.function in timeline.POWER_FUNCTIONS and timeline.power_mark(task) == "power.off":
         new = timeline.Mark(now, "power.off", {"task_id": task.id})
         await timeline.observe_phases(session, task.job_id, new, rt.observe_phase)
