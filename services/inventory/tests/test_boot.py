@@ -159,3 +159,39 @@ async def test_agent_scope_and_roles(
     assert (await client.get("/api/v1/dhcp/dc1", headers=agent)).status_code == 403
     assert (await client.get("/api/v1/dhcp/dc2", headers=agent)).status_code == 200
     assert (await client.get("/api/v1/dhcp/dc1", headers=as_role("admin"))).status_code == 403
+
+
+async def test_render_applies_the_overlay_without_keeping_it(
+    client: httpx.AsyncClient,
+    as_role: Headers,
+    world: dict[str, Any],
+    seed: Any,
+    agent_headers: Any,
+) -> None:
+    await _setup(client, as_role, seed)
+    agent, admin = await agent_headers(["dc1"]), as_role("admin")
+    port = (await client.get("/api/v1/foundations/f1/interfaces/eth0", headers=admin)).json()
+    before = len(await seed.events(admin))
+    f1 = {"kind": "foundation", "key": "f1"}
+    body = {
+        "kind": "boot_script",
+        "site": "dc1",
+        "selector": {"mac": "02:00:00:00:00:01"},
+        "overlay": [
+            {"op": "set_pxe", "target": f1, "interface": port["id"], "pxe": "bootstrap"},
+            # refused by inventory (no such interface): left out, the rest still applies
+            {"op": "set_pxe", "target": f1, "interface": 999999, "pxe": "install"},
+        ],
+    }
+    r = await client.post("/api/v1/boot/render", json=body, headers=agent)
+    assert r.status_code == 200, r.text
+    assert (r.json()["pxe"], r.json()["body"]) == ("bootstrap", "#!ipxe\n\nkernel discovery")
+    # Nothing was kept: the port still boots install, and no event was written.
+    again = (await client.get("/api/v1/foundations/f1/interfaces/eth0", headers=admin)).json()
+    assert again["pxe"] == "install" and again["version"] == port["version"]
+    assert len(await seed.events(admin)) == before
+    r = await client.post("/api/v1/boot/render", json={**body, "overlay": []}, headers=agent)
+    assert r.json()["pxe"] == "install"
+    bad = {**body, "overlay": [{"op": "set_pxe", "target": f1, "interface": 0}]}
+    r = await client.post("/api/v1/boot/render", json=bad, headers=agent)
+    assert r.status_code == 422 and "overlay" in r.text

@@ -22,6 +22,8 @@ async def render_boot(
     """Render a target's boot script, config or PXE template."""
     await store.sites.get(session, body.site)
     await store.boot.check_scope(session, caller, body.site)
+    if body.overlay:  # the session is closed without a commit: the writes are not kept
+        await store.job_writes.apply_virtually(session, body.overlay, caller.actor())
     found = await store.boot.by_selector(session, body.site, body.selector.model_dump())
     if found is None:
         return {

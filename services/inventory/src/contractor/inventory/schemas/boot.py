@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from contractor.inventory.schemas.fields import ClosedBody, Locator, Mac, Name
+from contractor.inventory.schemas.job_writes import Write
 from pydantic import Field
 
 
@@ -25,4 +26,8 @@ class RenderRequest(ClosedBody):
     site: Name
     selector: Selector
     variables: dict[str, Any] = Field(default_factory=dict)
-    overlay: list[dict[str, Any]] = Field(default_factory=list)
+    overlay: list[Write] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The active job's pending writes, applied virtually (not kept).",
+    )

@@ -94,9 +94,30 @@ async def apply_batch(
     return answer, False
 
 
-async def _apply(session: AsyncSession, job_id: int, write: w.Write, actor: Actor) -> None:
+async def apply_virtually(session: AsyncSession, writes: list[w.Write], actor: Actor) -> int:
+    """Apply a job's pending writes in a transaction the caller never commits (§12.5 overlay).
+
+    A boot render shows what the target will be once the writes are acknowledged. Each write
+    goes in its own savepoint; one inventory would refuse is left out (the real batch will
+    be refused and put the job in error). The holder is not checked: foreman sends the
+    overlay of the target's active job. Returns how many writes were applied.
+    """
+    applied = 0
+    for write in writes:
+        try:
+            async with session.begin_nested():
+                await _apply(session, None, write, actor)
+                await session.flush()
+        except (_Rejected, ServiceError):
+            continue
+        applied += 1
+    return applied
+
+
+async def _apply(session: AsyncSession, job_id: int | None, write: w.Write, actor: Actor) -> None:
     target = await reservations.load(session, write.target.kind, write.target.key, lock=True)
-    await _check_holder(session, job_id, target, write)
+    if job_id is not None:
+        await _check_holder(session, job_id, target, write)
     if isinstance(write, w.SetValue):
         await _set_value(session, _foundation(target), write, actor)
         # The create job writes its runtime id once the effective spec is built (§9).
@@ -106,7 +127,9 @@ async def _apply(session: AsyncSession, job_id: int, write: w.Write, actor: Acto
     elif isinstance(write, w.SetInterfaceMacs):
         await _set_macs(session, _foundation(target), write, actor)
     elif isinstance(write, w.SetIpAddresses):
-        await _set_ips(session, await _structure_of(session, target), write, actor, job_id)
+        structure = await _structure_of(session, target)
+        holder = job_id if job_id is not None else structure.job_id  # virtual: its holder
+        await _set_ips(session, structure, write, actor, holder)
     else:
         structure = await _structure_of(session, target)
         await _set_config(session, structure, write, actor)
@@ -223,7 +246,7 @@ async def _set_ips(
     structure: orm.Structure,
     write: w.SetIpAddresses,
     actor: Actor,
-    job_id: int,
+    job_id: int | None,
 ) -> None:
     for name, ip in write.addresses.items():
         try:
