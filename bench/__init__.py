@@ -47,6 +47,31 @@ class Result:
 # ------------------------------------------------------------------------------ measuring
 
 
+def speed_probe() -> Result:
+    """A fixed pure-Python loop (5,000,000 multiply-adds): how fast the machine is right now.
+
+    Not a figure of the product: a row that lets runs on a machine whose speed drifts (this
+    one's changes up to 2× from minute to minute) be compared. Best of 3.
+    """
+
+    def loop() -> None:
+        total = 0
+        for i in range(5_000_000):
+            total += i * i
+
+    best = min(_timed(loop) for _ in range(3))
+    return Result(
+        "machine speed probe (pure-Python loop, lower is faster)", best, "s",
+        note="the same loop in every suite run; compare runs only at similar probe times",
+    )  # fmt: skip
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
 def sample(
     fn: Callable[[], object],
     *,

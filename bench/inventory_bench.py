@@ -47,7 +47,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import insert, make_url, update
 
-from bench import Result
+from bench import Result, speed_probe
 
 SUITE = "inventory"
 TITLE = "Inventory service (HTTP app vs raw SQL)"
@@ -1110,7 +1110,7 @@ def _conditions(when: str) -> str:
 def run() -> list[Result]:
     global NOTES
     before = _conditions("before")
-    results = asyncio.run(_run())
+    results = [speed_probe(), *asyncio.run(_run())]
     NOTES += (
         f"\nRun conditions: {os.cpu_count()} CPUs shared with the PostgreSQL server (and with any"
         f" other work on the machine); {before}, {_conditions('after')}. {_PG_VERSION[0]}.\n"
