@@ -141,6 +141,8 @@ async def boot_events(
             acks.append(
                 (target, _event_time(event.get("at"), rt), {"mac": key[1], "ip": event.get("ip")})
             )
+    if not acks:
+        return 0  # no transaction for a batch that marks nothing (most events are not ACKs)
     marked = 0
     async with session.begin():
         for target, at, detail in acks:
